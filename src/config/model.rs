@@ -1,0 +1,314 @@
+//! The typed, inheritance-resolved configuration. Names follow IIS; each field's doc names
+//! the IIS attribute it comes from.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use wharf_proto::VirtualPath;
+
+/// The whole configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was loaded from (`None` for the embedded default).
+    pub source: Option<PathBuf>,
+    /// Sites with at least one `ftp` binding, in file order.
+    pub sites: Vec<Arc<SiteConfig>>,
+    /// `system.ftpServer` server-wide settings.
+    pub global: GlobalConfig,
+    /// `system.ftpServer/security/users` (Wharf extension): basic-auth accounts.
+    pub users: Vec<UserAccount>,
+    /// `system.ftpServer/administration` (Wharf extension).
+    pub administration: AdministrationConfig,
+}
+
+/// Server-wide `system.ftpServer` settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GlobalConfig {
+    /// `firewallSupport@lowDataChannelPort`..`highDataChannelPort`; `None` for 0-0 (OS picks).
+    pub passive_ports: Option<(u16, u16)>,
+    /// `caching/credentialsCache`.
+    pub credentials_cache: CredentialsCacheConfig,
+    /// `serverRuntime/hostNameSupport@useDomainNameAsHostName`: accept `host\user` too.
+    pub use_domain_name_as_host_name: bool,
+}
+
+/// `system.ftpServer/caching/credentialsCache`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CredentialsCacheConfig {
+    /// `enabled` (default true).
+    pub enabled: bool,
+    /// `flushInterval` in seconds (default 900, range 5–604800).
+    pub flush_interval: Duration,
+}
+
+/// One basic-auth account (`security/users/add`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserAccount {
+    /// `name`
+    pub name: String,
+    /// `password`: a PHC `$argon2id$…` string.
+    pub password_hash: String,
+    /// `roles`, comma-separated in the file.
+    pub roles: Vec<String>,
+}
+
+/// `system.ftpServer/administration` (Wharf extension).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdministrationConfig {
+    /// `enabled` (default true).
+    pub enabled: bool,
+    /// `bindingInformation` (default `127.0.0.1:2180`).
+    pub binding: SocketAddr,
+    /// `tokenFile`: where the bearer token lives (default: `admin.token` in the state directory).
+    pub token_file: Option<PathBuf>,
+    /// `endedSessionsRetention` (default 1000).
+    pub ended_sessions_retention: usize,
+}
+
+/// One effective site: `siteDefaults` already merged in.
+#[derive(Debug, Clone)]
+pub struct SiteConfig {
+    /// `site@name`
+    pub name: String,
+    /// `site@id`
+    pub id: u32,
+    /// `site@serverAutoStart` combined with `ftpServer@serverAutoStart` (both must be true).
+    pub server_auto_start: bool,
+    /// `bindings/binding` with `protocol="ftp"`.
+    pub bindings: Vec<Binding>,
+    /// Every `virtualDirectory` of every `application`, with its full virtual path
+    /// (application path + vdir path); always includes `/`.
+    pub virtual_directories: Vec<VirtualDirectory>,
+    /// `site/ftpServer` (merged with `siteDefaults/ftpServer`).
+    pub ftp: FtpServerConfig,
+    /// `system.ftpServer/security/authorization` effective per location path.
+    pub authorization: AuthorizationRules,
+}
+
+/// `binding@bindingInformation="IP:port:host"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// The IP, `None` for `*` (all unassigned).
+    pub ip: Option<IpAddr>,
+    /// The port.
+    pub port: u16,
+    /// Virtual host name, lower-cased; `None` when empty.
+    pub host: Option<String>,
+}
+
+/// A virtual directory mapped to a physical folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VirtualDirectory {
+    /// Full virtual path (`/`, `/LocalUser/alice`, …).
+    pub path: VirtualPath,
+    /// `physicalPath`, `%VAR%`-expanded, absolute (relative ones resolved against the config file).
+    pub physical_path: PathBuf,
+}
+
+/// `site/ftpServer` and its children.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FtpServerConfig {
+    /// `allowUTF8` (default true).
+    pub allow_utf8: bool,
+    /// `connections`.
+    pub connections: Connections,
+    /// `security/authentication`.
+    pub authentication: Authentication,
+    /// `security/ssl`.
+    pub ssl: SslConfig,
+    /// `security/dataChannelSecurity`.
+    pub data_channel_security: DataChannelSecurity,
+    /// `security/commandFiltering@maxCommandLine` (default 4096).
+    pub max_command_line: usize,
+    /// `messages`.
+    pub messages: Messages,
+    /// `fileHandling`.
+    pub file_handling: FileHandling,
+    /// `firewallSupport@externalIp4Address`.
+    pub external_ip4_address: Option<Ipv4Addr>,
+    /// `directoryBrowse@showFlags`.
+    pub directory_browse: ShowFlags,
+    /// `userIsolation@mode`.
+    pub user_isolation: IsolationMode,
+}
+
+/// `connections`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Connections {
+    /// `controlChannelTimeout` (s, default 120).
+    pub control_channel_timeout: Duration,
+    /// `dataChannelTimeout` (s, default 30).
+    pub data_channel_timeout: Duration,
+    /// `unauthenticatedTimeout` (s, default 30).
+    pub unauthenticated_timeout: Duration,
+    /// `maxConnections` (default 4294967295 = unlimited).
+    pub max_connections: u32,
+    /// `resetOnMaxConnections` (default false).
+    pub reset_on_max_connections: bool,
+    /// `serverListenBacklog` (default 60).
+    pub server_listen_backlog: u32,
+}
+
+/// `security/authentication`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Authentication {
+    /// `anonymousAuthentication@enabled` (default false).
+    pub anonymous: bool,
+    /// `basicAuthentication@enabled` (default false).
+    pub basic: bool,
+}
+
+/// `controlChannelPolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ControlChannelPolicy {
+    /// `SslAllow`
+    SslAllow,
+    /// `SslRequire` (IIS default)
+    SslRequire,
+    /// `SslRequireCredentialsOnly`
+    SslRequireCredentialsOnly,
+}
+
+/// `dataChannelPolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataChannelPolicy {
+    /// `SslAllow`
+    SslAllow,
+    /// `SslRequire` (IIS default)
+    SslRequire,
+    /// `SslDeny`
+    SslDeny,
+}
+
+/// `security/ssl` (TLS itself arrives with the FTPS work; the policies are parsed now).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SslConfig {
+    /// `controlChannelPolicy` (default `SslRequire`).
+    pub control_channel_policy: ControlChannelPolicy,
+    /// `dataChannelPolicy` (default `SslRequire`).
+    pub data_channel_policy: DataChannelPolicy,
+    /// `serverCertHash`.
+    pub server_cert_hash: Option<String>,
+    /// `ssl128` (default false).
+    pub ssl128: bool,
+}
+
+/// `security/dataChannelSecurity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataChannelSecurity {
+    /// `matchClientAddressForPort` (default true).
+    pub match_client_address_for_port: bool,
+    /// `matchClientAddressForPasv` (default true).
+    pub match_client_address_for_pasv: bool,
+}
+
+/// `messages`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Messages {
+    /// `bannerMessage`.
+    pub banner_message: Option<String>,
+    /// `greetingMessage`.
+    pub greeting_message: Option<String>,
+    /// `exitMessage`.
+    pub exit_message: Option<String>,
+    /// `maxClientsMessage`.
+    pub max_clients_message: Option<String>,
+    /// `suppressDefaultBanner` (default false).
+    pub suppress_default_banner: bool,
+    /// `allowLocalDetailedErrors` (default true).
+    pub allow_local_detailed_errors: bool,
+    /// `expandVariables` (default false).
+    pub expand_variables: bool,
+}
+
+/// `fileHandling`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FileHandling {
+    /// `keepPartialUploads` (default false).
+    pub keep_partial_uploads: bool,
+    /// `allowReplaceOnRename` (default false).
+    pub allow_replace_on_rename: bool,
+    /// `allowReadUploadsInProgress` (default false).
+    pub allow_read_uploads_in_progress: bool,
+}
+
+/// `directoryBrowse@showFlags`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ShowFlags {
+    /// `LongDate`
+    pub long_date: bool,
+    /// `StyleUnix`
+    pub style_unix: bool,
+    /// `DisplayAvailableBytes` (parsed; warned as not supported yet)
+    pub display_available_bytes: bool,
+    /// `DisplayVirtualDirectories`
+    pub display_virtual_directories: bool,
+    /// `UseGmtTime`
+    pub use_gmt_time: bool,
+}
+
+/// `userIsolation@mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IsolationMode {
+    /// `None` (default): everyone starts at `/`.
+    None,
+    /// `StartInUsersDirectory`: start in `/<user>` if it exists; not a jail.
+    StartInUsersDirectory,
+    /// `IsolateRootDirectoryOnly`: jail to the physical `LocalUser/<user>`; root vdirs visible.
+    IsolateRootDirectoryOnly,
+    /// `IsolateAllDirectories`: jail to `/LocalUser/<user>` (physical or virtual); root vdirs hidden.
+    IsolateAllDirectories,
+}
+
+/// `authorization/add@accessType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessType {
+    /// `Allow`
+    Allow,
+    /// `Deny`
+    Deny,
+}
+
+/// `authorization/add@permissions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Permissions {
+    /// `Read`
+    pub read: bool,
+    /// `Write`
+    pub write: bool,
+}
+
+/// One `authorization/add` rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthRule {
+    /// `accessType`.
+    pub access_type: AccessType,
+    /// `users`: names, `*` (everybody) or `?` (anonymous).
+    pub users: Vec<String>,
+    /// `roles`.
+    pub roles: Vec<String>,
+    /// `permissions`.
+    pub permissions: Permissions,
+}
+
+/// Effective authorization rules of one site, per location path.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuthorizationRules {
+    /// `(location path inside the site, effective rule list)`, with `/` always present;
+    /// each list is the fully inherited result (server → site → dir, add/remove/clear applied).
+    pub by_path: Vec<(VirtualPath, Vec<AuthRule>)>,
+}
+
+impl AuthorizationRules {
+    /// The rules in force for `path`: those of the longest location prefix.
+    pub fn effective(&self, path: &VirtualPath) -> &[AuthRule] {
+        self.by_path
+            .iter()
+            .filter(|(prefix, _)| path.starts_with(prefix))
+            .max_by_key(|(prefix, _)| prefix.segments().len())
+            .map(|(_, rules)| rules.as_slice())
+            .unwrap_or(&[])
+    }
+}

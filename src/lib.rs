@@ -1,0 +1,20 @@
+//! Wharf: an FTP/FTPS server implementing the IIS FTP service model.
+//!
+//! Module map (find a feature by its noun):
+//! - [`cli`]: the `wharf` command line (serve, config, user).
+//! - [`config`]: `applicationHost.config` loading, diagnostics with file:line:col, the typed model.
+//! - [`server`]: listeners, site selection by binding and virtual host, shutdown.
+//! - [`session`]: one task per control connection; command families in `session/commands/`.
+//! - [`registry`]: the per-site sessions collection (IIS `ftpServer/sessions`) and ended history.
+//! - [`auth`]: accounts (argon2id), credentials cache, authorization rules.
+//! - [`storage`]: the storage trait, the confined local file system, virtual directories.
+//! - [`limits`]: every protocol and resource limit, named with its unit.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod limits;
+pub mod registry;
+pub mod server;
+pub mod session;
+pub mod storage;

@@ -1,0 +1,1 @@
+//! Listeners, site selection, shutdown.

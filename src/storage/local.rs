@@ -1,0 +1,1 @@
+//! The local file system back-end, confined beneath its root.
