@@ -1,2 +1,144 @@
-//! The sessions collection of each site (IIS `ftpServer/sessions`), read-only to everyone
-//! but the owning session task, and the bounded history of ended sessions.
+//! The sessions collection of each site (IIS `system.applicationHost/sites/site/ftpServer/sessions`),
+//! read-only to everyone but the owning session task, and the bounded history of ended sessions.
+//!
+//! - [`handle`]: `SessionHandle`, the live, shared part of one session (atomics + a small mutex).
+//! - [`record`]: `SessionRecord`, a point-in-time snapshot with the IIS attribute names.
+//! - [`ended`]: `EndedSession`, `EndReason` and the bounded history.
+//!
+//! The owning session task writes its handle; readers take snapshots without stopping it.
+//! The registry lock is held only to insert, remove or clone `Arc`s out: nothing on the
+//! transfer path touches it.
+
+pub mod ended;
+pub mod handle;
+pub mod record;
+
+pub use ended::{EndReason, EndedSession, TerminateRequest};
+pub use handle::{SessionHandle, SessionState, TransferDirection};
+pub use record::{SessionRecord, TransferRecord};
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, RwLock};
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// All live sessions of the server, grouped by site on demand, and the ended history.
+#[derive(Debug)]
+pub struct Registry {
+    live: RwLock<HashMap<Uuid, Arc<SessionHandle>>>,
+    ended: Mutex<VecDeque<EndedSession>>,
+    retention: usize,
+}
+
+/// Why `terminate` could not act.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TerminateOutcome {
+    /// The request was delivered to the live session.
+    Requested,
+    /// The session had already ended: its record.
+    AlreadyEnded(Box<EndedSession>),
+    /// No such session.
+    NotFound,
+}
+
+impl Registry {
+    /// An empty registry keeping at most `retention` ended sessions.
+    pub fn new(retention: usize) -> Registry {
+        Registry { live: RwLock::new(HashMap::new()), ended: Mutex::new(VecDeque::new()), retention }
+    }
+
+    /// Adds a live session.
+    pub fn insert(&self, handle: Arc<SessionHandle>) {
+        write_lock(&self.live).insert(handle.id, handle);
+    }
+
+    /// Moves a session from the live set to the ended history with its final record.
+    pub fn finish(&self, handle: &SessionHandle, reason: EndReason) -> EndedSession {
+        let now = OffsetDateTime::now_utc();
+        let request = handle.terminate_request().cloned();
+        let ended = EndedSession {
+            record: handle.record(now),
+            end_reason: reason,
+            end_time: now,
+            terminated_by: request.as_ref().map(|r| r.actor.clone()),
+            terminate_reason: request.and_then(|r| r.reason),
+        };
+        write_lock(&self.live).remove(&handle.id);
+        if self.retention > 0 {
+            let mut history = lock(&self.ended);
+            if history.len() == self.retention {
+                history.pop_front();
+            }
+            history.push_back(ended.clone());
+        }
+        ended
+    }
+
+    /// Handles of the live sessions (cloned `Arc`s; the lock is released before returning).
+    pub fn handles(&self) -> Vec<Arc<SessionHandle>> {
+        read_lock(&self.live).values().cloned().collect()
+    }
+
+    /// The live session with this id.
+    pub fn get(&self, id: Uuid) -> Option<Arc<SessionHandle>> {
+        read_lock(&self.live).get(&id).cloned()
+    }
+
+    /// Snapshots of the live sessions of one site (all sites with `None`), oldest first.
+    pub fn sessions(&self, site: Option<&str>) -> Vec<SessionRecord> {
+        let now = OffsetDateTime::now_utc();
+        let mut records: Vec<SessionRecord> = self
+            .handles()
+            .into_iter()
+            .filter(|h| site.is_none_or(|s| h.site_name().as_ref() == s))
+            .map(|h| h.record(now))
+            .collect();
+        records.sort_by(|a, b| a.session_start_time.cmp(&b.session_start_time).then(a.session_id.cmp(&b.session_id)));
+        records
+    }
+
+    /// Number of live sessions on `site`.
+    pub fn count(&self, site: &str) -> usize {
+        read_lock(&self.live).values().filter(|h| h.site_name().as_ref() == site).count()
+    }
+
+    /// The ended history (oldest first), optionally for one site.
+    pub fn ended(&self, site: Option<&str>) -> Vec<EndedSession> {
+        lock(&self.ended).iter().filter(|e| site.is_none_or(|s| e.record.site_name == s)).cloned().collect()
+    }
+
+    /// The ended record of `id`, if it is still in the history.
+    pub fn ended_session(&self, id: Uuid) -> Option<EndedSession> {
+        lock(&self.ended).iter().rev().find(|e| e.record.session_id == id).cloned()
+    }
+
+    /// Asks a live session to end (the IIS `Terminate` method). The session task does the
+    /// FTP-visible work: 426 on a running transfer, `421 <reason>`, close, history.
+    pub fn terminate(&self, id: Uuid, actor: &str, reason: Option<String>) -> TerminateOutcome {
+        match self.get(id) {
+            Some(handle) => {
+                handle.request_terminate(TerminateRequest { actor: actor.to_string(), reason });
+                TerminateOutcome::Requested
+            }
+            None => match self.ended_session(id) {
+                Some(ended) => TerminateOutcome::AlreadyEnded(Box::new(ended)),
+                None => TerminateOutcome::NotFound,
+            },
+        }
+    }
+}
+
+// A poisoned lock only means another thread panicked while holding it; the data (plain
+// maps and records) stays consistent, so keep serving rather than propagate the panic.
+fn read_lock<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write_lock<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,226 @@
+//! LIST, NLST, MLSD, MLST and STAT with a path (RFC 959, RFC 3659 §7).
+//!
+//! Listings stream: entries come from the storage as the directory is read, a formatter
+//! task turns them into lines, and the data channel writes them in batches, so a
+//! directory of 100,000 entries never sits in memory.
+
+use std::collections::HashSet;
+use std::io;
+use std::sync::OnceLock;
+
+use tokio::io::AsyncWriteExt;
+use tokio::sync::mpsc;
+use wharf_proto::command::ListArgs;
+use wharf_proto::listing::{Access, Entry, EntryKind, ListFormat, list_line, mlsx_line};
+use wharf_proto::{Reply, VirtualPath};
+
+use super::super::data::{Payload, RunningTransfer, TransferContext};
+use super::super::{Flow, Session};
+use super::fileops::resolve_or_reply;
+use crate::auth::Permission;
+use crate::limits::LIST_CHANNEL_DEPTH;
+use crate::registry::TransferDirection;
+use crate::storage::StorageError;
+use crate::storage::vdirs::Resolved;
+
+/// LIST or NLST.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListKind {
+    /// Long lines.
+    List,
+    /// Names only.
+    Nlst,
+}
+
+/// The server's UTC offset for listings without `UseGmtTime`, read once at start-up
+/// (before threads exist, as the `time` crate requires); UTC when unknown.
+static LOCAL_UTC_OFFSET: OnceLock<i32> = OnceLock::new();
+
+/// Records the local UTC offset; call before the runtime starts its threads.
+pub fn init_local_offset() {
+    let offset = time::UtcOffset::current_local_offset().map(|o| o.whole_seconds()).unwrap_or(0);
+    let _ = LOCAL_UTC_OFFSET.set(offset);
+}
+
+type LineSender = mpsc::Sender<Result<Vec<u8>, StorageError>>;
+
+impl Session {
+    fn list_format(&self) -> ListFormat {
+        let flags = self.site.config.ftp.directory_browse;
+        ListFormat {
+            unix: flags.style_unix,
+            long_date: flags.long_date,
+            utc_offset_seconds: if flags.use_gmt_time { 0 } else { LOCAL_UTC_OFFSET.get().copied().unwrap_or(0) },
+            now: time::OffsetDateTime::now_utc().unix_timestamp(),
+        }
+    }
+
+    /// Virtual directories to show in a listing of `client_dir`.
+    fn virtual_entries(&self, client_dir: &VirtualPath) -> Vec<Entry> {
+        if !self.site.config.ftp.directory_browse.display_virtual_directories {
+            return Vec::new();
+        }
+        let Some(logged) = self.logged_in() else { return Vec::new() };
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        logged
+            .view
+            .child_mounts(client_dir)
+            .into_iter()
+            .map(|name| Entry { name, kind: EntryKind::Dir, size: 0, modified: now, mode: 0o755, nlink: 1 })
+            .collect()
+    }
+
+    /// Starts streaming entries of `r` (a directory, or a single file) as lines made by `format`.
+    async fn stream_listing(
+        &self,
+        client_path: &VirtualPath,
+        r: &Resolved,
+        format: impl Fn(&Entry) -> Option<String> + Send + 'static,
+    ) -> Result<mpsc::Receiver<Result<Vec<u8>, StorageError>>, Reply> {
+        let entry = r.storage.metadata(&r.rel).await.map_err(|e| self.storage_error(&e))?;
+        let (tx, rx) = mpsc::channel(LIST_CHANNEL_DEPTH);
+        if entry.kind != EntryKind::Dir {
+            let mut single = entry;
+            single.name = client_path.file_name().unwrap_or_default().to_string();
+            if let Some(line) = format(&single) {
+                let _ = tx.send(Ok(crlf(line))).await;
+            }
+            return Ok(rx);
+        }
+        let mut entries = r.storage.list(&r.rel).await.map_err(|e| self.storage_error(&e))?;
+        let virtual_entries = self.virtual_entries(client_path);
+        tokio::spawn(async move {
+            let shown: HashSet<String> = virtual_entries.iter().map(|e| e.name.clone()).collect();
+            for entry in &virtual_entries {
+                if let Some(line) = format(entry)
+                    && !send_line(&tx, line).await
+                {
+                    return;
+                }
+            }
+            while let Some(item) = entries.recv().await {
+                match item {
+                    Ok(entry) if shown.contains(&entry.name) => {}
+                    Ok(entry) => {
+                        if let Some(line) = format(&entry)
+                            && !send_line(&tx, line).await
+                        {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e)).await;
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(rx)
+    }
+
+    async fn start_listing(&mut self, verb: &'static str, client_path: VirtualPath, lines: mpsc::Receiver<Result<Vec<u8>, StorageError>>) -> io::Result<Flow> {
+        let Some(params) = self.take_data_params().await? else { return Ok(Flow::Continue) };
+        self.reply(Reply::new(150, "Opening ASCII mode data connection for directory listing.")).await?;
+        self.handle.transfer_started(TransferDirection::Download, client_path.to_string(), None);
+        let context = TransferContext { verb, path: client_path.to_string(), remove_on_failure: None, aborted: false, _upload_guard: None };
+        self.transfer = Some(RunningTransfer::spawn(params, Payload::Lines(lines), self.handle.clone(), context));
+        Ok(Flow::Continue)
+    }
+
+    pub(in crate::session) async fn cmd_list(&mut self, args: ListArgs, kind: ListKind) -> io::Result<Flow> {
+        let arg = args.path.unwrap_or_else(|| ".".to_string());
+        let (client_path, r) = resolve_or_reply!(self, &arg, Permission::Read);
+        let format = self.list_format();
+        let lines = match kind {
+            ListKind::List => self.stream_listing(&client_path, &r, move |e| Some(list_line(e, &format))).await,
+            ListKind::Nlst => self.stream_listing(&client_path, &r, |e| Some(e.name.clone())).await,
+        };
+        match lines {
+            Ok(lines) => self.start_listing(if kind == ListKind::List { "LIST" } else { "NLST" }, client_path, lines).await,
+            Err(reply) => self.reply(reply).await.map(|_| Flow::Continue),
+        }
+    }
+
+    /// `perm=` facts for entries of a directory: authorization at the directory.
+    fn access_at(&self, site_path: &VirtualPath) -> Access {
+        Access { read: self.permits(site_path, Permission::Read), write: self.permits(site_path, Permission::Write) }
+    }
+
+    pub(in crate::session) async fn cmd_mlsd(&mut self, path: Option<String>) -> io::Result<Flow> {
+        let arg = path.unwrap_or_else(|| ".".to_string());
+        let (client_path, r) = resolve_or_reply!(self, &arg, Permission::Read);
+        match r.storage.metadata(&r.rel).await {
+            Ok(e) if e.kind == EntryKind::Dir => {}
+            Ok(_) => return self.ok(501, "MLSD needs a directory.").await,
+            Err(e) => return self.reply(self.storage_error(&e)).await.map(|_| Flow::Continue),
+        }
+        let facts = self.mlst_facts;
+        let access = self.access_at(&r.site_path);
+        match self.stream_listing(&client_path, &r, move |e| Some(mlsx_line(e, &facts, access, None))).await {
+            Ok(lines) => self.start_listing("MLSD", client_path, lines).await,
+            Err(reply) => self.reply(reply).await.map(|_| Flow::Continue),
+        }
+    }
+
+    pub(in crate::session) async fn cmd_mlst(&mut self, path: Option<String>) -> io::Result<Flow> {
+        let arg = path.unwrap_or_else(|| ".".to_string());
+        let (client_path, r) = resolve_or_reply!(self, &arg, Permission::Read);
+        let mut entry = match r.storage.metadata(&r.rel).await {
+            Ok(e) => e,
+            Err(e) => return self.reply(self.storage_error(&e)).await.map(|_| Flow::Continue),
+        };
+        entry.name = client_path.to_string();
+        let access = self.access_at(&r.site_path);
+        let line = mlsx_line(&entry, &self.mlst_facts, access, None);
+        self.reply(Reply::multi(250, vec![format!("Listing {client_path}"), format!(" {line}"), "End.".to_string()])).await?;
+        Ok(Flow::Continue)
+    }
+
+    /// STAT with a path: the LIST lines over the control connection (213), streamed.
+    pub(in crate::session) async fn stat_path(&mut self, arg: &str) -> io::Result<Flow> {
+        let (client_path, r) = resolve_or_reply!(self, arg, Permission::Read);
+        let format = self.list_format();
+        let mut lines = match self.stream_listing(&client_path, &r, move |e| Some(list_line(e, &format))).await {
+            Ok(lines) => lines,
+            Err(reply) => return self.reply(reply).await.map(|_| Flow::Continue),
+        };
+        let head = format!("213-Status of {client_path}:\r\n");
+        self.write_raw(head.as_bytes()).await?;
+        let mut batch = Vec::new();
+        while let Some(line) = lines.recv().await {
+            match line {
+                Ok(line) => {
+                    // A leading space keeps every listing line distinct from the end line.
+                    batch.push(b' ');
+                    batch.extend_from_slice(&line);
+                    if batch.len() > 32 * 1024 {
+                        self.write_raw(&batch).await?;
+                        batch.clear();
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "listing failed during STAT");
+                    break;
+                }
+            }
+        }
+        self.write_raw(&batch).await?;
+        self.reply(Reply::new(213, "End of status.")).await?;
+        Ok(Flow::Continue)
+    }
+
+    /// Writes part of a streamed multi-line reply (its final line goes through `reply`).
+    async fn write_raw(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.handle.add_sent(bytes.len() as u64);
+        self.writer.write_all(bytes).await
+    }
+}
+
+fn crlf(mut line: String) -> Vec<u8> {
+    line.push_str("\r\n");
+    line.into_bytes()
+}
+
+async fn send_line(tx: &LineSender, line: String) -> bool {
+    tx.send(Ok(crlf(line))).await.is_ok()
+}

@@ -1,0 +1,9 @@
+//! Command families: each file adds `impl Session` methods for a group of verbs that share
+//! state (login, navigation, file operations, transfers, listings, information).
+
+mod fileops;
+mod info;
+mod login;
+pub mod list;
+mod navigate;
+mod transfer;
