@@ -119,7 +119,12 @@ pub struct SessionHandle {
 
 impl SessionHandle {
     /// A new session on `site_name`, cancelled by `cancel` (a child of the site's token).
-    pub fn new(site_name: Arc<str>, client: SocketAddr, server: SocketAddr, cancel: CancellationToken) -> SessionHandle {
+    pub fn new(
+        site_name: Arc<str>,
+        client: SocketAddr,
+        server: SocketAddr,
+        cancel: CancellationToken,
+    ) -> SessionHandle {
         SessionHandle {
             id: Uuid::new_v4(),
             start_time: OffsetDateTime::now_utc(),
@@ -263,7 +268,11 @@ impl SessionHandle {
                 bytes,
                 size: t.size,
                 start_time: t.start_time,
-                bytes_per_second: if elapsed > 0.0 { (bytes as f64 / elapsed) as u64 } else { 0 },
+                bytes_per_second: if elapsed > 0.0 {
+                    (bytes as f64 / elapsed) as u64
+                } else {
+                    0
+                },
             }
         });
         let idle_seconds = match state {

@@ -45,7 +45,11 @@ pub enum TerminateOutcome {
 impl Registry {
     /// An empty registry keeping at most `retention` ended sessions.
     pub fn new(retention: usize) -> Registry {
-        Registry { live: RwLock::new(HashMap::new()), ended: Mutex::new(VecDeque::new()), retention }
+        Registry {
+            live: RwLock::new(HashMap::new()),
+            ended: Mutex::new(VecDeque::new()),
+            retention,
+        }
     }
 
     /// Adds a live session.
@@ -94,23 +98,38 @@ impl Registry {
             .filter(|h| site.is_none_or(|s| h.site_name().as_ref() == s))
             .map(|h| h.record(now))
             .collect();
-        records.sort_by(|a, b| a.session_start_time.cmp(&b.session_start_time).then(a.session_id.cmp(&b.session_id)));
+        records.sort_by(|a, b| {
+            a.session_start_time
+                .cmp(&b.session_start_time)
+                .then(a.session_id.cmp(&b.session_id))
+        });
         records
     }
 
     /// Number of live sessions on `site`.
     pub fn count(&self, site: &str) -> usize {
-        read_lock(&self.live).values().filter(|h| h.site_name().as_ref() == site).count()
+        read_lock(&self.live)
+            .values()
+            .filter(|h| h.site_name().as_ref() == site)
+            .count()
     }
 
     /// The ended history (oldest first), optionally for one site.
     pub fn ended(&self, site: Option<&str>) -> Vec<EndedSession> {
-        lock(&self.ended).iter().filter(|e| site.is_none_or(|s| e.record.site_name == s)).cloned().collect()
+        lock(&self.ended)
+            .iter()
+            .filter(|e| site.is_none_or(|s| e.record.site_name == s))
+            .cloned()
+            .collect()
     }
 
     /// The ended record of `id`, if it is still in the history.
     pub fn ended_session(&self, id: Uuid) -> Option<EndedSession> {
-        lock(&self.ended).iter().rev().find(|e| e.record.session_id == id).cloned()
+        lock(&self.ended)
+            .iter()
+            .rev()
+            .find(|e| e.record.session_id == id)
+            .cloned()
     }
 
     /// Asks a live session to end (the IIS `Terminate` method). The session task does the
@@ -118,7 +137,10 @@ impl Registry {
     pub fn terminate(&self, id: Uuid, actor: &str, reason: Option<String>) -> TerminateOutcome {
         match self.get(id) {
             Some(handle) => {
-                handle.request_terminate(TerminateRequest { actor: actor.to_string(), reason });
+                handle.request_terminate(TerminateRequest {
+                    actor: actor.to_string(),
+                    reason,
+                });
                 TerminateOutcome::Requested
             }
             None => match self.ended_session(id) {

@@ -75,10 +75,16 @@ pub struct SessionRecord {
 pub fn format_time(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
     let millis = t.millisecond();
-    let t = t.replace_nanosecond(u32::from(millis) * 1_000_000).unwrap_or(t);
+    let t = t
+        .replace_nanosecond(u32::from(millis) * 1_000_000)
+        .unwrap_or(t);
     // Rfc3339 prints the fraction only when non-zero and with as many digits as needed,
     // so format the seconds part ourselves to always get exactly three digits.
-    let base = t.replace_nanosecond(0).unwrap_or(t).format(&Rfc3339).unwrap_or_default();
+    let base = t
+        .replace_nanosecond(0)
+        .unwrap_or(t)
+        .format(&Rfc3339)
+        .unwrap_or_default();
     match base.strip_suffix('Z') {
         Some(head) => format!("{head}.{millis:03}Z"),
         None => base,

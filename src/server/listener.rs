@@ -47,11 +47,15 @@ pub async fn run(listener: TcpListener, ctx: ListenerContext) {
 }
 
 async fn accept(mut stream: TcpStream, ctx: &ListenerContext) {
-    let (Ok(client), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else { return };
+    let (Ok(client), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else {
+        return;
+    };
     let _ = stream.set_nodelay(true);
     let Some((site, _)) = ctx.endpoint.default_site(local.ip()) else {
         // Reached through an address no binding on this port names.
-        let _ = stream.write_all(&Reply::new(421, "No FTP site is bound to this address.").encode()).await;
+        let _ = stream
+            .write_all(&Reply::new(421, "No FTP site is bound to this address.").encode())
+            .await;
         return;
     };
     let connections = site.config.ftp.connections;
@@ -63,13 +67,31 @@ async fn accept(mut stream: TcpStream, ctx: &ListenerContext) {
             #[allow(deprecated)]
             let _ = stream.set_linger(Some(std::time::Duration::ZERO));
         } else {
-            let text = site.config.ftp.messages.max_clients_message.clone().unwrap_or_else(|| "Too many connections, try again later.".to_string());
+            let text = site
+                .config
+                .ftp
+                .messages
+                .max_clients_message
+                .clone()
+                .unwrap_or_else(|| "Too many connections, try again later.".to_string());
             let _ = stream.write_all(&Reply::new(421, text).encode()).await;
         }
         return;
     }
-    let handle = Arc::new(SessionHandle::new(site.name.clone(), client, local, ctx.hard.child_token()));
+    let handle = Arc::new(SessionHandle::new(
+        site.name.clone(),
+        client,
+        local,
+        ctx.hard.child_token(),
+    ));
     ctx.shared.registry.insert(handle.clone());
-    let session = session::Session::new(stream, handle, site, ctx.endpoint.clone(), ctx.shared.clone(), ctx.drain.clone());
+    let session = session::Session::new(
+        stream,
+        handle,
+        site,
+        ctx.endpoint.clone(),
+        ctx.shared.clone(),
+        ctx.drain.clone(),
+    );
     ctx.tasks.spawn(session.run());
 }

@@ -16,7 +16,10 @@ pub struct PassivePorts {
 impl PassivePorts {
     /// `range` = `(low, high)` inclusive, `None` to let the OS choose.
     pub fn new(range: Option<(u16, u16)>) -> PassivePorts {
-        PassivePorts { range, next: AtomicU32::new(rand::random::<u32>()) }
+        PassivePorts {
+            range,
+            next: AtomicU32::new(rand::random::<u32>()),
+        }
     }
 
     /// Binds a listener on `ip`, trying each port of the range once starting after the
@@ -31,13 +34,17 @@ impl PassivePorts {
             let port = low + ((start.wrapping_add(i)) % span) as u16;
             match TcpListener::bind(SocketAddr::new(ip, port)).await {
                 Ok(l) => {
-                    self.next.store(start.wrapping_add(i + 1), Ordering::Relaxed);
+                    self.next
+                        .store(start.wrapping_add(i + 1), Ordering::Relaxed);
                     return Ok(l);
                 }
                 Err(e) if e.kind() == io::ErrorKind::AddrInUse => continue,
                 Err(e) => return Err(e),
             }
         }
-        Err(io::Error::new(io::ErrorKind::AddrInUse, "every passive port of the configured range is in use"))
+        Err(io::Error::new(
+            io::ErrorKind::AddrInUse,
+            "every passive port of the configured range is in use",
+        ))
     }
 }

@@ -36,7 +36,10 @@ impl SiteRuntime {
     /// Marks an upload as running; the guard unmarks it when dropped.
     pub fn begin_upload(self: &Arc<Self>, path: VirtualPath) -> UploadGuard {
         lock(&self.uploads).insert(path.clone());
-        UploadGuard { site: self.clone(), path }
+        UploadGuard {
+            site: self.clone(),
+            path,
+        }
     }
 
     /// True while an upload to `path` runs.

@@ -15,11 +15,11 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::Shared;
 use super::listener::{self, ListenerContext};
 use super::passive::PassivePorts;
 use super::site::SiteRuntime;
 use super::vhost::{Endpoint, EndpointBinding};
-use super::Shared;
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::registry::Registry;
@@ -53,7 +53,10 @@ impl RunningServer {
 
     /// The first address serving `site`.
     pub fn addr_of(&self, site: &str) -> Option<SocketAddr> {
-        self.endpoints.iter().find(|e| e.bindings.iter().any(|(s, _)| s == site)).map(|e| e.addr)
+        self.endpoints
+            .iter()
+            .find(|e| e.bindings.iter().any(|(s, _)| s == site))
+            .map(|e| e.addr)
     }
 
     /// Stops accepting, lets running transfers finish for up to `grace`, then ends every
@@ -61,7 +64,10 @@ impl RunningServer {
     pub async fn shutdown(self, grace: Duration) {
         self.drain.cancel();
         self.tasks.close();
-        if tokio::time::timeout(grace, self.tasks.wait()).await.is_err() {
+        if tokio::time::timeout(grace, self.tasks.wait())
+            .await
+            .is_err()
+        {
             self.hard.cancel();
             self.tasks.wait().await;
         }
@@ -78,7 +84,9 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         .map(|s| Arc::new(SiteRuntime::new(s.clone())))
         .collect();
     let shared = Arc::new(Shared {
-        registry: Arc::new(Registry::new(config.administration.ended_sessions_retention)),
+        registry: Arc::new(Registry::new(
+            config.administration.ended_sessions_retention,
+        )),
         authenticator: Authenticator::new(&config.users, config.global.credentials_cache),
         passive_ports: PassivePorts::new(config.global.passive_ports),
         sites: sites.clone(),
@@ -90,7 +98,11 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let tasks = TaskTracker::new();
     let mut endpoints = Vec::new();
     for (key, bindings) in group_endpoints(&sites) {
-        let backlog = bindings.iter().map(|b| b.site.config.ftp.connections.server_listen_backlog).max().unwrap_or(60);
+        let backlog = bindings
+            .iter()
+            .map(|b| b.site.config.ftp.connections.server_listen_backlog)
+            .max()
+            .unwrap_or(60);
         let listener = bind(key, backlog).with_context(|| match key.0 {
             Some(ip) => format!("cannot listen on {}", SocketAddr::new(ip, key.1)),
             None => format!("cannot listen on *:{}", key.1),
@@ -98,7 +110,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         let addr = listener.local_addr()?;
         endpoints.push(BoundEndpoint {
             addr,
-            bindings: bindings.iter().map(|b| (b.site.name.to_string(), b.host.clone())).collect(),
+            bindings: bindings
+                .iter()
+                .map(|b| (b.site.name.to_string(), b.host.clone()))
+                .collect(),
         });
         let ctx = ListenerContext {
             endpoint: Arc::new(Endpoint { bindings }),
@@ -109,7 +124,13 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         };
         tasks.spawn(listener::run(listener, ctx));
     }
-    Ok(RunningServer { endpoints, shared, drain, hard, tasks })
+    Ok(RunningServer {
+        endpoints,
+        shared,
+        drain,
+        hard,
+        tasks,
+    })
 }
 
 type EndpointKey = (Option<IpAddr>, u16);
@@ -118,13 +139,25 @@ type EndpointKey = (Option<IpAddr>, u16);
 /// binding on a port takes in the specific-IP bindings of the same port (they cannot both
 /// be bound); port 0 means "any free port" and is never merged with a wildcard.
 fn group_endpoints(sites: &[Arc<SiteRuntime>]) -> BTreeMap<EndpointKey, Vec<EndpointBinding>> {
-    let wildcard_ports: Vec<u16> =
-        sites.iter().flat_map(|s| s.config.bindings.iter()).filter(|b| b.ip.is_none() && b.port != 0).map(|b| b.port).collect();
+    let wildcard_ports: Vec<u16> = sites
+        .iter()
+        .flat_map(|s| s.config.bindings.iter())
+        .filter(|b| b.ip.is_none() && b.port != 0)
+        .map(|b| b.port)
+        .collect();
     let mut groups: BTreeMap<EndpointKey, Vec<EndpointBinding>> = BTreeMap::new();
     for site in sites {
         for b in &site.config.bindings {
-            let key = if wildcard_ports.contains(&b.port) { (None, b.port) } else { (b.ip, b.port) };
-            groups.entry(key).or_default().push(EndpointBinding { ip: b.ip, host: b.host.clone(), site: site.clone() });
+            let key = if wildcard_ports.contains(&b.port) {
+                (None, b.port)
+            } else {
+                (b.ip, b.port)
+            };
+            groups.entry(key).or_default().push(EndpointBinding {
+                ip: b.ip,
+                host: b.host.clone(),
+                site: site.clone(),
+            });
         }
     }
     groups
@@ -134,13 +167,25 @@ fn bind((ip, port): EndpointKey, backlog: u32) -> io::Result<TcpListener> {
     match ip {
         Some(ip) => listen(SocketAddr::new(ip, port), backlog),
         // Dual-stack `[::]` serves IPv4 and IPv6 clients; fall back to IPv4 where IPv6 is off.
-        None => listen(SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port), backlog)
-            .or_else(|_| listen(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port), backlog)),
+        None => listen(
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port),
+            backlog,
+        )
+        .or_else(|_| {
+            listen(
+                SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
+                backlog,
+            )
+        }),
     }
 }
 
 fn listen(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
-    let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
     socket.listen(backlog)

@@ -126,7 +126,12 @@ pub struct TransferContext {
 
 impl RunningTransfer {
     /// Starts the transfer task.
-    pub fn spawn(params: DataParams, payload: Payload, handle: Arc<SessionHandle>, context: TransferContext) -> RunningTransfer {
+    pub fn spawn(
+        params: DataParams,
+        payload: Payload,
+        handle: Arc<SessionHandle>,
+        context: TransferContext,
+    ) -> RunningTransfer {
         let cancel = CancellationToken::new();
         let token = cancel.clone();
         let join = tokio::spawn(async move {
@@ -135,7 +140,11 @@ impl RunningTransfer {
                 outcome = run_transfer(params, payload, &handle) => outcome,
             }
         });
-        RunningTransfer { join, cancel, context }
+        RunningTransfer {
+            join,
+            cancel,
+            context,
+        }
     }
 
     /// Waits for the task's outcome (cancel-safe: awaiting a `JoinHandle` again is fine).
@@ -147,7 +156,11 @@ impl RunningTransfer {
     }
 }
 
-async fn run_transfer(params: DataParams, payload: Payload, handle: &SessionHandle) -> TransferOutcome {
+async fn run_transfer(
+    params: DataParams,
+    payload: Payload,
+    handle: &SessionHandle,
+) -> TransferOutcome {
     let idle = params.idle_timeout;
     let mut stream = match open(params).await {
         Ok(s) => s,
@@ -155,7 +168,9 @@ async fn run_transfer(params: DataParams, payload: Payload, handle: &SessionHand
     };
     let result = match payload {
         Payload::Download { reader, ascii } => send(reader, &mut stream, ascii, idle, handle).await,
-        Payload::Upload { writer, ascii } => receive(&mut stream, writer, ascii, idle, handle).await,
+        Payload::Upload { writer, ascii } => {
+            receive(&mut stream, writer, ascii, idle, handle).await
+        }
         Payload::Lines(lines) => send_lines(lines, &mut stream, idle, handle).await,
     };
     match result {
@@ -172,23 +187,35 @@ async fn run_transfer(params: DataParams, payload: Payload, handle: &SessionHand
 async fn open(params: DataParams) -> Result<TcpStream, String> {
     match params.setup {
         DataSetup::None => Err("Use PORT, EPRT, PASV or EPSV first.".to_string()),
-        DataSetup::Active(target) => match tokio::time::timeout(params.idle_timeout, TcpStream::connect(target)).await {
-            Ok(Ok(stream)) => {
-                let _ = stream.set_nodelay(true);
-                Ok(stream)
+        DataSetup::Active(target) => {
+            match tokio::time::timeout(params.idle_timeout, TcpStream::connect(target)).await {
+                Ok(Ok(stream)) => {
+                    let _ = stream.set_nodelay(true);
+                    Ok(stream)
+                }
+                Ok(Err(e)) => Err(format!("Can't open data connection to {target}: {e}.")),
+                Err(_) => Err(format!(
+                    "Can't open data connection to {target}: timed out."
+                )),
             }
-            Ok(Err(e)) => Err(format!("Can't open data connection to {target}: {e}.")),
-            Err(_) => Err(format!("Can't open data connection to {target}: timed out.")),
-        },
+        }
         DataSetup::Passive(listener) => {
-            let deadline = tokio::time::Instant::now() + PASSIVE_ACCEPT_TIMEOUT.min(params.idle_timeout.max(Duration::from_secs(1)));
+            let deadline = tokio::time::Instant::now()
+                + PASSIVE_ACCEPT_TIMEOUT.min(params.idle_timeout.max(Duration::from_secs(1)));
             loop {
                 let accepted = tokio::time::timeout_at(deadline, listener.accept()).await;
                 match accepted {
-                    Err(_) => return Err("Can't open data connection: the client did not connect in time.".to_string()),
+                    Err(_) => {
+                        return Err(
+                            "Can't open data connection: the client did not connect in time."
+                                .to_string(),
+                        );
+                    }
                     Ok(Err(e)) => return Err(format!("Can't open data connection: {e}.")),
                     Ok(Ok((stream, peer))) => {
-                        if params.match_client_for_pasv && peer.ip().to_canonical() != params.client_ip.to_canonical() {
+                        if params.match_client_for_pasv
+                            && peer.ip().to_canonical() != params.client_ip.to_canonical()
+                        {
                             // Passive-port theft (IIS substatus 38): drop it and keep waiting
                             // for the real client.
                             tracing::warn!(%peer, "refused data connection from a foreign address");
@@ -204,7 +231,10 @@ async fn open(params: DataParams) -> Result<TcpStream, String> {
     }
 }
 
-async fn io_timeout<T>(limit: Duration, fut: impl Future<Output = io::Result<T>>) -> Result<T, TransferOutcome> {
+async fn io_timeout<T>(
+    limit: Duration,
+    fut: impl Future<Output = io::Result<T>>,
+) -> Result<T, TransferOutcome> {
     match tokio::time::timeout(limit, fut).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(TransferOutcome::ConnectionLost(e)),
@@ -224,7 +254,10 @@ async fn send(
     let mut conv = ToNetAscii::default();
     let mut total = 0u64;
     loop {
-        let n = reader.read(&mut buf).await.map_err(|e| TransferOutcome::Storage(e.into()))?;
+        let n = reader
+            .read(&mut buf)
+            .await
+            .map_err(|e| TransferOutcome::Storage(e.into()))?;
         if n == 0 {
             return Ok(total);
         }
@@ -266,16 +299,28 @@ async fn receive(
         } else {
             &buf[..n]
         };
-        writer.write_all(data).await.map_err(|e| TransferOutcome::Storage(e.into()))?;
+        writer
+            .write_all(data)
+            .await
+            .map_err(|e| TransferOutcome::Storage(e.into()))?;
     }
     if ascii {
         converted.clear();
         conv.finish(&mut converted);
-        writer.write_all(&converted).await.map_err(|e| TransferOutcome::Storage(e.into()))?;
+        writer
+            .write_all(&converted)
+            .await
+            .map_err(|e| TransferOutcome::Storage(e.into()))?;
     }
     // 226 promises the data is stored: flush before reporting success.
-    writer.flush().await.map_err(|e| TransferOutcome::Storage(e.into()))?;
-    writer.shutdown().await.map_err(|e| TransferOutcome::Storage(e.into()))?;
+    writer
+        .flush()
+        .await
+        .map_err(|e| TransferOutcome::Storage(e.into()))?;
+    writer
+        .shutdown()
+        .await
+        .map_err(|e| TransferOutcome::Storage(e.into()))?;
     Ok(total)
 }
 

@@ -144,7 +144,8 @@ impl Session {
 
     /// Serves the connection to its end, then moves the record to the ended history.
     pub async fn run(mut self) {
-        let span = tracing::info_span!("session", id = %self.handle.id, client = %self.handle.client);
+        let span =
+            tracing::info_span!("session", id = %self.handle.id, client = %self.handle.client);
         let _enter = span.enter();
         tracing::debug!(site = %self.site.name, "connected");
         let reason = self.serve().await;
@@ -194,7 +195,9 @@ impl Session {
                     }
                 }
                 LoopEvent::TransferDone(outcome) => {
-                    let Some(transfer) = self.transfer.take() else { continue };
+                    let Some(transfer) = self.transfer.take() else {
+                        continue;
+                    };
                     if self.transfer_finished(transfer, outcome).await.is_err() {
                         return EndReason::ClientClosed;
                     }
@@ -205,7 +208,9 @@ impl Session {
                 }
                 LoopEvent::Deadline => {
                     let text = match deadline.1 {
-                        EndReason::UnauthenticatedTimeout => "No login within the allowed time, closing control connection.",
+                        EndReason::UnauthenticatedTimeout => {
+                            "No login within the allowed time, closing control connection."
+                        }
                         _ => "Idle timeout, closing control connection.",
                     };
                     self.final_reply(Reply::new(421, text)).await;
@@ -255,7 +260,9 @@ impl Session {
         let result = match event {
             LineEvent::TooLong => {
                 self.handle.command_started("<line too long>".to_string());
-                self.reply(Reply::new(500, "Command line too long.")).await.map(|_| Flow::Continue)
+                self.reply(Reply::new(500, "Command line too long."))
+                    .await
+                    .map(|_| Flow::Continue)
             }
             LineEvent::Line(line) => {
                 self.handle.command_started(redact(&line));
@@ -264,10 +271,17 @@ impl Session {
                 }
                 let result = match parse(&line) {
                     Ok(command) => self.dispatch(command).await,
-                    Err(e) => self.reply(parse_error_reply(e)).await.map(|_| Flow::Continue),
+                    Err(e) => self
+                        .reply(parse_error_reply(e))
+                        .await
+                        .map(|_| Flow::Continue),
                 };
                 if self.transfer.is_none() {
-                    self.handle.set_state(if self.is_logged_in() { SessionState::Idle } else { SessionState::Authenticating });
+                    self.handle.set_state(if self.is_logged_in() {
+                        SessionState::Idle
+                    } else {
+                        SessionState::Authenticating
+                    });
                 }
                 result
             }
@@ -294,7 +308,8 @@ impl Session {
             }
         }
         if !self.is_logged_in() && !allowed_before_login(&command) {
-            self.reply(Reply::new(530, "Please login with USER and PASS.")).await?;
+            self.reply(Reply::new(530, "Please login with USER and PASS."))
+                .await?;
             return Ok(Flow::Continue);
         }
         match command {
@@ -342,10 +357,17 @@ impl Session {
             C::Site(site) => self.cmd_site(site).await,
             C::Clnt(_) => self.ok(200, "Noted.").await,
             C::Auth(_) | C::Ccc => {
-                self.ok(502, "TLS is not available on this server yet.").await
+                self.ok(502, "TLS is not available on this server yet.")
+                    .await
             }
-            C::Pbsz(_) | C::Prot(_) => self.ok(503, "PBSZ and PROT need a TLS session (AUTH TLS) first.").await,
-            C::Unknown(verb) => self.ok(500, format!("'{verb}': command not understood.")).await,
+            C::Pbsz(_) | C::Prot(_) => {
+                self.ok(503, "PBSZ and PROT need a TLS session (AUTH TLS) first.")
+                    .await
+            }
+            C::Unknown(verb) => {
+                self.ok(500, format!("'{verb}': command not understood."))
+                    .await
+            }
         }
     }
 
@@ -354,10 +376,19 @@ impl Session {
         let bytes = reply.encode();
         self.handle.reply_sent(reply.code);
         self.handle.add_sent(bytes.len() as u64);
-        let timeout = self.site.config.ftp.connections.control_channel_timeout.max(Duration::from_secs(1));
+        let timeout = self
+            .site
+            .config
+            .ftp
+            .connections
+            .control_channel_timeout
+            .max(Duration::from_secs(1));
         match tokio::time::timeout(timeout, self.writer.write_all(&bytes)).await {
             Ok(r) => r,
-            Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "client does not read its control connection")),
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "client does not read its control connection",
+            )),
         }
     }
 
@@ -381,11 +412,14 @@ impl Session {
             transfer.cancel.cancel();
             let _ = tokio::time::timeout(FINAL_REPLY_TIMEOUT, transfer.join).await;
             self.handle.transfer_finished();
-            self.final_reply(Reply::new(426, "Connection closed; transfer aborted.")).await;
+            self.final_reply(Reply::new(426, "Connection closed; transfer aborted."))
+                .await;
         }
         match self.handle.terminate_request().cloned() {
             Some(request) => {
-                let reason = request.reason.unwrap_or_else(|| "Session terminated by the administrator.".to_string());
+                let reason = request
+                    .reason
+                    .unwrap_or_else(|| "Session terminated by the administrator.".to_string());
                 tracing::info!(actor = %request.actor, %reason, "session terminated");
                 self.final_reply(Reply::new(421, reason)).await;
                 EndReason::Terminated
@@ -401,11 +435,18 @@ impl Session {
     fn deadline(&self) -> (Instant, EndReason) {
         let c = &self.site.config.ftp.connections;
         if self.is_logged_in() {
-            (self.last_command_at + c.control_channel_timeout, EndReason::ControlTimeout)
+            (
+                self.last_command_at + c.control_channel_timeout,
+                EndReason::ControlTimeout,
+            )
         } else {
             let login = self.connected_at + c.unauthenticated_timeout;
             let idle = self.last_command_at + c.control_channel_timeout;
-            if idle < login { (idle, EndReason::ControlTimeout) } else { (login, EndReason::UnauthenticatedTimeout) }
+            if idle < login {
+                (idle, EndReason::ControlTimeout)
+            } else {
+                (login, EndReason::UnauthenticatedTimeout)
+            }
         }
     }
 
@@ -471,12 +512,19 @@ fn redact(line: &[u8]) -> String {
 }
 
 fn is_urgent(line: &[u8]) -> bool {
-    let verb: Vec<u8> = line.iter().take_while(|b| **b != b' ').map(u8::to_ascii_uppercase).collect();
+    let verb: Vec<u8> = line
+        .iter()
+        .take_while(|b| **b != b' ')
+        .map(u8::to_ascii_uppercase)
+        .collect();
     verb == b"ABOR" || verb == b"STAT"
 }
 
 fn is_transfer(command: &Command) -> bool {
-    matches!(command, Command::Retr(_) | Command::Stor(_) | Command::Appe(_) | Command::Stou(_))
+    matches!(
+        command,
+        Command::Retr(_) | Command::Stor(_) | Command::Appe(_) | Command::Stou(_)
+    )
 }
 
 /// The pre-login allow-list, in one place.

@@ -12,8 +12,13 @@ pub fn storage_reply(error: &StorageError, detailed: bool) -> Reply {
         StorageErrorKind::Transient => (450, "The file is busy, try again later."),
         StorageErrorKind::NotFound => (550, "The system cannot find the file specified."),
         StorageErrorKind::PermissionDenied => (550, "Access is denied."),
-        StorageErrorKind::AlreadyExists => (550, "Cannot create a file when that file already exists."),
-        StorageErrorKind::WrongKind => (550, "The object is not of the required kind (file or directory)."),
+        StorageErrorKind::AlreadyExists => {
+            (550, "Cannot create a file when that file already exists.")
+        }
+        StorageErrorKind::WrongKind => (
+            550,
+            "The object is not of the required kind (file or directory).",
+        ),
         StorageErrorKind::NotEmpty => (550, "The directory is not empty."),
         StorageErrorKind::InsufficientStorage => (552, "Insufficient storage space."),
         StorageErrorKind::NameNotAllowed => (553, "File name not allowed."),
@@ -32,7 +37,10 @@ pub fn storage_reply(error: &StorageError, detailed: bool) -> Reply {
 /// The reply for a refused client path.
 pub fn path_reply(error: PathError) -> Reply {
     match error {
-        PathError::ForbiddenCharacter => Reply::new(553, "File name not allowed: control characters are refused."),
+        PathError::ForbiddenCharacter => Reply::new(
+            553,
+            "File name not allowed: control characters are refused.",
+        ),
         PathError::TooLong => Reply::new(553, "File name not allowed: the path is too long."),
     }
 }
@@ -48,7 +56,10 @@ mod tests {
 
     #[test]
     fn details_only_when_asked() {
-        let e = StorageError::from(std::io::Error::new(std::io::ErrorKind::NotFound, "secret/internal/path"));
+        let e = StorageError::from(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "secret/internal/path",
+        ));
         let plain = storage_reply(&e, false);
         assert_eq!(plain.code, 550);
         assert!(!plain.lines[0].contains("secret"));
@@ -57,8 +68,21 @@ mod tests {
 
     #[test]
     fn quota_maps_to_552_and_names_to_553() {
-        assert_eq!(storage_reply(&StorageError::new(StorageErrorKind::InsufficientStorage), false).code, 552);
-        assert_eq!(storage_reply(&StorageError::new(StorageErrorKind::NameNotAllowed), false).code, 553);
-        assert_eq!(storage_reply(&StorageError::new(StorageErrorKind::Transient), false).code, 450);
+        assert_eq!(
+            storage_reply(
+                &StorageError::new(StorageErrorKind::InsufficientStorage),
+                false
+            )
+            .code,
+            552
+        );
+        assert_eq!(
+            storage_reply(&StorageError::new(StorageErrorKind::NameNotAllowed), false).code,
+            553
+        );
+        assert_eq!(
+            storage_reply(&StorageError::new(StorageErrorKind::Transient), false).code,
+            450
+        );
     }
 }

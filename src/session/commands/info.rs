@@ -14,9 +14,17 @@ const HELP_VERBS: &str = "ABOR ACCT ALLO APPE CDUP CLNT CWD DELE EPRT EPSV FEAT 
 
 impl Session {
     pub(in crate::session) async fn cmd_feat(&mut self) -> io::Result<Flow> {
-        let options = FeatOptions { utf8: self.site.config.ftp.allow_utf8, tls: false, host: true };
+        let options = FeatOptions {
+            utf8: self.site.config.ftp.allow_utf8,
+            tls: false,
+            host: true,
+        };
         let mut lines = vec!["Extensions supported:".to_string()];
-        lines.extend(feature_lines(&options, &self.mlst_facts.feat_line()).into_iter().map(|l| format!(" {l}")));
+        lines.extend(
+            feature_lines(&options, &self.mlst_facts.feat_line())
+                .into_iter()
+                .map(|l| format!(" {l}")),
+        );
         lines.push("End".to_string());
         self.reply(Reply::multi(211, lines)).await?;
         Ok(Flow::Continue)
@@ -29,7 +37,14 @@ impl Session {
                     return self.ok(504, "UTF8 is not allowed on this site.").await;
                 }
                 // Names are always UTF-8 here; OFF is accepted for compatibility.
-                self.ok(200, format!("OPTS UTF8 command successful - UTF8 encoding now {}.", if on { "ON" } else { "OFF" })).await
+                self.ok(
+                    200,
+                    format!(
+                        "OPTS UTF8 command successful - UTF8 encoding now {}.",
+                        if on { "ON" } else { "OFF" }
+                    ),
+                )
+                .await
             }
             OptsArg::Mlst(names) => {
                 self.mlst_facts = MlstFacts::from_names(&names);
@@ -49,9 +64,23 @@ impl Session {
             "Wharf FTP server status:".to_string(),
             format!("Connected to {}", record.client_ip),
             format!("Session {}", record.session_id),
-            if record.user_name.is_empty() { "Not logged in".to_string() } else { format!("Logged in as {}", record.user_name) },
-            format!("TYPE: {}, STRU: File, MODE: Stream", if self.type_code == TypeCode::Ascii { "ASCII" } else { "BINARY" }),
-            format!("Bytes sent {}, bytes received {}", record.bytes_sent, record.bytes_received),
+            if record.user_name.is_empty() {
+                "Not logged in".to_string()
+            } else {
+                format!("Logged in as {}", record.user_name)
+            },
+            format!(
+                "TYPE: {}, STRU: File, MODE: Stream",
+                if self.type_code == TypeCode::Ascii {
+                    "ASCII"
+                } else {
+                    "BINARY"
+                }
+            ),
+            format!(
+                "Bytes sent {}, bytes received {}",
+                record.bytes_sent, record.bytes_received
+            ),
         ];
         match &record.transfer {
             Some(t) => lines.push(format!(
@@ -59,7 +88,9 @@ impl Session {
                 t.path,
                 t.direction.as_str(),
                 t.bytes,
-                t.size.map(|s| s.to_string()).unwrap_or_else(|| "?".to_string())
+                t.size
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "?".to_string())
             )),
             None => lines.push("No data connection".to_string()),
         }
@@ -86,7 +117,17 @@ impl Session {
 
     pub(in crate::session) async fn cmd_site(&mut self, site: SiteCmd) -> io::Result<Flow> {
         match site {
-            SiteCmd::Help => self.reply(Reply::multi(214, vec!["The following SITE commands are recognized:".to_string(), " HELP".to_string(), "Help OK.".to_string()])).await.map(|_| Flow::Continue),
+            SiteCmd::Help => self
+                .reply(Reply::multi(
+                    214,
+                    vec![
+                        "The following SITE commands are recognized:".to_string(),
+                        " HELP".to_string(),
+                        "Help OK.".to_string(),
+                    ],
+                ))
+                .await
+                .map(|_| Flow::Continue),
             SiteCmd::Other(word, _) => self.ok(504, format!("SITE {word} is not supported.")).await,
         }
     }

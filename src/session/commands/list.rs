@@ -38,7 +38,9 @@ static LOCAL_UTC_OFFSET: OnceLock<i32> = OnceLock::new();
 
 /// Records the local UTC offset; call before the runtime starts its threads.
 pub fn init_local_offset() {
-    let offset = time::UtcOffset::current_local_offset().map(|o| o.whole_seconds()).unwrap_or(0);
+    let offset = time::UtcOffset::current_local_offset()
+        .map(|o| o.whole_seconds())
+        .unwrap_or(0);
     let _ = LOCAL_UTC_OFFSET.set(offset);
 }
 
@@ -50,23 +52,42 @@ impl Session {
         ListFormat {
             unix: flags.style_unix,
             long_date: flags.long_date,
-            utc_offset_seconds: if flags.use_gmt_time { 0 } else { LOCAL_UTC_OFFSET.get().copied().unwrap_or(0) },
+            utc_offset_seconds: if flags.use_gmt_time {
+                0
+            } else {
+                LOCAL_UTC_OFFSET.get().copied().unwrap_or(0)
+            },
             now: time::OffsetDateTime::now_utc().unix_timestamp(),
         }
     }
 
     /// Virtual directories to show in a listing of `client_dir`.
     fn virtual_entries(&self, client_dir: &VirtualPath) -> Vec<Entry> {
-        if !self.site.config.ftp.directory_browse.display_virtual_directories {
+        if !self
+            .site
+            .config
+            .ftp
+            .directory_browse
+            .display_virtual_directories
+        {
             return Vec::new();
         }
-        let Some(logged) = self.logged_in() else { return Vec::new() };
+        let Some(logged) = self.logged_in() else {
+            return Vec::new();
+        };
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         logged
             .view
             .child_mounts(client_dir)
             .into_iter()
-            .map(|name| Entry { name, kind: EntryKind::Dir, size: 0, modified: now, mode: 0o755, nlink: 1 })
+            .map(|name| Entry {
+                name,
+                kind: EntryKind::Dir,
+                size: 0,
+                modified: now,
+                mode: 0o755,
+                nlink: 1,
+            })
             .collect()
     }
 
@@ -77,7 +98,11 @@ impl Session {
         r: &Resolved,
         format: impl Fn(&Entry) -> Option<String> + Send + 'static,
     ) -> Result<mpsc::Receiver<Result<Vec<u8>, StorageError>>, Reply> {
-        let entry = r.storage.metadata(&r.rel).await.map_err(|e| self.storage_error(&e))?;
+        let entry = r
+            .storage
+            .metadata(&r.rel)
+            .await
+            .map_err(|e| self.storage_error(&e))?;
         let (tx, rx) = mpsc::channel(LIST_CHANNEL_DEPTH);
         if entry.kind != EntryKind::Dir {
             let mut single = entry;
@@ -87,7 +112,11 @@ impl Session {
             }
             return Ok(rx);
         }
-        let mut entries = r.storage.list(&r.rel).await.map_err(|e| self.storage_error(&e))?;
+        let mut entries = r
+            .storage
+            .list(&r.rel)
+            .await
+            .map_err(|e| self.storage_error(&e))?;
         let virtual_entries = self.virtual_entries(client_path);
         tokio::spawn(async move {
             let shown: HashSet<String> = virtual_entries.iter().map(|e| e.name.clone()).collect();
@@ -118,32 +147,79 @@ impl Session {
         Ok(rx)
     }
 
-    async fn start_listing(&mut self, verb: &'static str, client_path: VirtualPath, lines: mpsc::Receiver<Result<Vec<u8>, StorageError>>) -> io::Result<Flow> {
-        let Some(params) = self.take_data_params().await? else { return Ok(Flow::Continue) };
-        self.reply(Reply::new(150, "Opening ASCII mode data connection for directory listing.")).await?;
-        self.handle.transfer_started(TransferDirection::Download, client_path.to_string(), None);
-        let context = TransferContext { verb, path: client_path.to_string(), remove_on_failure: None, aborted: false, _upload_guard: None };
-        self.transfer = Some(RunningTransfer::spawn(params, Payload::Lines(lines), self.handle.clone(), context));
+    async fn start_listing(
+        &mut self,
+        verb: &'static str,
+        client_path: VirtualPath,
+        lines: mpsc::Receiver<Result<Vec<u8>, StorageError>>,
+    ) -> io::Result<Flow> {
+        let Some(params) = self.take_data_params().await? else {
+            return Ok(Flow::Continue);
+        };
+        self.reply(Reply::new(
+            150,
+            "Opening ASCII mode data connection for directory listing.",
+        ))
+        .await?;
+        self.handle
+            .transfer_started(TransferDirection::Download, client_path.to_string(), None);
+        let context = TransferContext {
+            verb,
+            path: client_path.to_string(),
+            remove_on_failure: None,
+            aborted: false,
+            _upload_guard: None,
+        };
+        self.transfer = Some(RunningTransfer::spawn(
+            params,
+            Payload::Lines(lines),
+            self.handle.clone(),
+            context,
+        ));
         Ok(Flow::Continue)
     }
 
-    pub(in crate::session) async fn cmd_list(&mut self, args: ListArgs, kind: ListKind) -> io::Result<Flow> {
+    pub(in crate::session) async fn cmd_list(
+        &mut self,
+        args: ListArgs,
+        kind: ListKind,
+    ) -> io::Result<Flow> {
         let arg = args.path.unwrap_or_else(|| ".".to_string());
         let (client_path, r) = resolve_or_reply!(self, &arg, Permission::Read);
         let format = self.list_format();
         let lines = match kind {
-            ListKind::List => self.stream_listing(&client_path, &r, move |e| Some(list_line(e, &format))).await,
-            ListKind::Nlst => self.stream_listing(&client_path, &r, |e| Some(e.name.clone())).await,
+            ListKind::List => {
+                self.stream_listing(&client_path, &r, move |e| Some(list_line(e, &format)))
+                    .await
+            }
+            ListKind::Nlst => {
+                self.stream_listing(&client_path, &r, |e| Some(e.name.clone()))
+                    .await
+            }
         };
         match lines {
-            Ok(lines) => self.start_listing(if kind == ListKind::List { "LIST" } else { "NLST" }, client_path, lines).await,
+            Ok(lines) => {
+                self.start_listing(
+                    if kind == ListKind::List {
+                        "LIST"
+                    } else {
+                        "NLST"
+                    },
+                    client_path,
+                    lines,
+                )
+                .await
+            }
             Err(reply) => self.reply(reply).await.map(|_| Flow::Continue),
         }
     }
 
     /// `perm=` facts for entries of a directory: authorization at the directory.
     fn access_at(&self, site_path: &VirtualPath) -> Access {
-        Access { read: self.permits(site_path, Permission::Read), write: self.permits(site_path, Permission::Write) }
+        Access {
+            read: self.permits(site_path, Permission::Read),
+            write: self.permits(site_path, Permission::Write),
+        }
     }
 
     pub(in crate::session) async fn cmd_mlsd(&mut self, path: Option<String>) -> io::Result<Flow> {
@@ -152,11 +228,21 @@ impl Session {
         match r.storage.metadata(&r.rel).await {
             Ok(e) if e.kind == EntryKind::Dir => {}
             Ok(_) => return self.ok(501, "MLSD needs a directory.").await,
-            Err(e) => return self.reply(self.storage_error(&e)).await.map(|_| Flow::Continue),
+            Err(e) => {
+                return self
+                    .reply(self.storage_error(&e))
+                    .await
+                    .map(|_| Flow::Continue);
+            }
         }
         let facts = self.mlst_facts;
         let access = self.access_at(&r.site_path);
-        match self.stream_listing(&client_path, &r, move |e| Some(mlsx_line(e, &facts, access, None))).await {
+        match self
+            .stream_listing(&client_path, &r, move |e| {
+                Some(mlsx_line(e, &facts, access, None))
+            })
+            .await
+        {
             Ok(lines) => self.start_listing("MLSD", client_path, lines).await,
             Err(reply) => self.reply(reply).await.map(|_| Flow::Continue),
         }
@@ -167,12 +253,25 @@ impl Session {
         let (client_path, r) = resolve_or_reply!(self, &arg, Permission::Read);
         let mut entry = match r.storage.metadata(&r.rel).await {
             Ok(e) => e,
-            Err(e) => return self.reply(self.storage_error(&e)).await.map(|_| Flow::Continue),
+            Err(e) => {
+                return self
+                    .reply(self.storage_error(&e))
+                    .await
+                    .map(|_| Flow::Continue);
+            }
         };
         entry.name = client_path.to_string();
         let access = self.access_at(&r.site_path);
         let line = mlsx_line(&entry, &self.mlst_facts, access, None);
-        self.reply(Reply::multi(250, vec![format!("Listing {client_path}"), format!(" {line}"), "End.".to_string()])).await?;
+        self.reply(Reply::multi(
+            250,
+            vec![
+                format!("Listing {client_path}"),
+                format!(" {line}"),
+                "End.".to_string(),
+            ],
+        ))
+        .await?;
         Ok(Flow::Continue)
     }
 
@@ -180,7 +279,10 @@ impl Session {
     pub(in crate::session) async fn stat_path(&mut self, arg: &str) -> io::Result<Flow> {
         let (client_path, r) = resolve_or_reply!(self, arg, Permission::Read);
         let format = self.list_format();
-        let mut lines = match self.stream_listing(&client_path, &r, move |e| Some(list_line(e, &format))).await {
+        let mut lines = match self
+            .stream_listing(&client_path, &r, move |e| Some(list_line(e, &format)))
+            .await
+        {
             Ok(lines) => lines,
             Err(reply) => return self.reply(reply).await.map(|_| Flow::Continue),
         };

@@ -19,24 +19,44 @@ impl Session {
         }
         let (host, user) = self.split_virtual_host(&raw);
         if let Some(host) = host {
-            if self.host_chosen && !self.handle.record(time::OffsetDateTime::now_utc()).host_name.eq_ignore_ascii_case(host) {
-                return self.ok(503, "A different host was already chosen with HOST.").await;
+            if self.host_chosen
+                && !self
+                    .handle
+                    .record(time::OffsetDateTime::now_utc())
+                    .host_name
+                    .eq_ignore_ascii_case(host)
+            {
+                return self
+                    .ok(503, "A different host was already chosen with HOST.")
+                    .await;
             }
             match self.endpoint.site_for_host(self.handle.server.ip(), host) {
                 Some(site) => self.choose_site(site, host),
                 None => {
                     tracing::info!(%host, "USER names an unknown virtual host (substatus 37)");
-                    self.login = Login::AwaitingPass { user: String::new() };
+                    self.login = Login::AwaitingPass {
+                        user: String::new(),
+                    };
                     return self.ok(331, format!("Password required for {user}.")).await;
                 }
             }
-        } else if self.endpoint.has_virtual_hosts() && !self.host_chosen && self.endpoint.default_site(self.handle.server.ip()).is_some_and(|(_, hostless)| !hostless) {
+        } else if self.endpoint.has_virtual_hosts()
+            && !self.host_chosen
+            && self
+                .endpoint
+                .default_site(self.handle.server.ip())
+                .is_some_and(|(_, hostless)| !hostless)
+        {
             // Only host-named bindings here and no host given: nothing can log in.
-            self.login = Login::AwaitingPass { user: String::new() };
+            self.login = Login::AwaitingPass {
+                user: String::new(),
+            };
             return self.ok(331, format!("Password required for {user}.")).await;
         }
         if self.requires_tls_for_credentials() {
-            return self.ok(534, "Policy requires SSL (TLS) for the control channel.").await;
+            return self
+                .ok(534, "Policy requires SSL (TLS) for the control channel.")
+                .await;
         }
         let user = user.to_string();
         let text = if is_anonymous_name(&user) {
@@ -56,7 +76,9 @@ impl Session {
         };
         self.login = Login::AwaitingUser;
         if self.requires_tls_for_credentials() {
-            return self.ok(534, "Policy requires SSL (TLS) for the control channel.").await;
+            return self
+                .ok(534, "Policy requires SSL (TLS) for the control channel.")
+                .await;
         }
         let auth = self.site.config.ftp.authentication;
         let identity = if user.is_empty() {
@@ -73,12 +95,20 @@ impl Session {
             tokio::time::sleep(FAILED_LOGIN_DELAY).await;
             return self.ok(530, "User cannot log in.").await;
         };
-        let (view, start) = match UserView::for_user(self.site.tree.clone(), self.site.config.ftp.user_isolation, &identity).await {
+        let (view, start) = match UserView::for_user(
+            self.site.tree.clone(),
+            self.site.config.ftp.user_isolation,
+            &identity,
+        )
+        .await
+        {
             Ok(v) => v,
             Err(missing) => {
                 tracing::warn!(user = %identity.name, home = %missing.expected, "home directory missing (substatus 33)");
                 tokio::time::sleep(FAILED_LOGIN_DELAY).await;
-                return self.ok(530, "User cannot log in, home directory inaccessible.").await;
+                return self
+                    .ok(530, "User cannot log in, home directory inaccessible.")
+                    .await;
             }
         };
         tracing::info!(user = %identity.name, "logged in");
@@ -126,7 +156,11 @@ impl Session {
             Some(site) => {
                 self.choose_site(site, name);
                 let reply = self.banner();
-                self.reply(Reply { code: 220, lines: reply.lines }).await?;
+                self.reply(Reply {
+                    code: 220,
+                    lines: reply.lines,
+                })
+                .await?;
                 Ok(Flow::Continue)
             }
             None => {
@@ -137,7 +171,8 @@ impl Session {
     }
 
     fn choose_site(&mut self, site: std::sync::Arc<crate::server::site::SiteRuntime>, host: &str) {
-        self.handle.set_site(site.name.clone(), &host.to_ascii_lowercase());
+        self.handle
+            .set_site(site.name.clone(), &host.to_ascii_lowercase());
         if site.config.ftp.max_command_line != self.site.config.ftp.max_command_line {
             // Complete lines are already queued; only an unfinished line is dropped.
             self.lines = wharf_proto::line::LineReader::new(site.config.ftp.max_command_line);
@@ -153,7 +188,10 @@ impl Session {
         }
         if self.shared.config.global.use_domain_name_as_host_name
             && let Some((host, user)) = raw.split_once('\\')
-            && self.endpoint.site_for_host(self.handle.server.ip(), host).is_some()
+            && self
+                .endpoint
+                .site_for_host(self.handle.server.ip(), host)
+                .is_some()
         {
             return (Some(host), user);
         }
@@ -175,7 +213,10 @@ impl Session {
     /// this build has no TLS yet, so such sites refuse logins rather than take passwords
     /// in clear text (RFC 4217 reply 534).
     fn requires_tls_for_credentials(&self) -> bool {
-        !matches!(self.site.config.ftp.ssl.control_channel_policy, ControlChannelPolicy::SslAllow)
+        !matches!(
+            self.site.config.ftp.ssl.control_channel_policy,
+            ControlChannelPolicy::SslAllow
+        )
     }
 }
 

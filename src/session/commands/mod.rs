@@ -3,7 +3,7 @@
 
 mod fileops;
 mod info;
-mod login;
 pub mod list;
+mod login;
 mod navigate;
 mod transfer;

@@ -23,7 +23,10 @@ impl Session {
             return Err(Reply::new(530, "Please login with USER and PASS."));
         };
         let client_path = self.cwd.join(arg, MAX_PATH_LEN).map_err(path_reply)?;
-        let resolved = logged.view.resolve(&client_path).map_err(|e| self.storage_error(&e))?;
+        let resolved = logged
+            .view
+            .resolve(&client_path)
+            .map_err(|e| self.storage_error(&e))?;
         if !self.permits(&resolved.site_path, permission) {
             tracing::info!(path = %resolved.site_path, ?permission, "denied by authorization rules (substatus 1)");
             return Err(denied_reply());
@@ -32,14 +35,25 @@ impl Session {
     }
 
     /// Whether the logged-in user has `permission` at a site path.
-    pub(in crate::session) fn permits(&self, site_path: &VirtualPath, permission: Permission) -> bool {
-        let Some(logged) = self.logged_in() else { return false };
-        is_allowed(self.site.config.authorization.effective(site_path), &logged.identity, permission)
+    pub(in crate::session) fn permits(
+        &self,
+        site_path: &VirtualPath,
+        permission: Permission,
+    ) -> bool {
+        let Some(logged) = self.logged_in() else {
+            return false;
+        };
+        is_allowed(
+            self.site.config.authorization.effective(site_path),
+            &logged.identity,
+            permission,
+        )
     }
 
     /// The reply for a storage error, detailed for local clients when the site allows it.
     pub(in crate::session) fn storage_error(&self, error: &StorageError) -> Reply {
-        let detailed = self.site.config.ftp.messages.allow_local_detailed_errors && self.client_is_local();
+        let detailed =
+            self.site.config.ftp.messages.allow_local_detailed_errors && self.client_is_local();
         storage_reply(error, detailed)
     }
 
@@ -52,7 +66,10 @@ impl Session {
             Ok(entry) if entry.kind == EntryKind::Dir => {
                 self.cwd = client_path;
                 self.handle.set_directory(self.cwd.to_string());
-                let text = format!("CWD command successful; \"{}\" is the current directory.", quote(&self.cwd));
+                let text = format!(
+                    "CWD command successful; \"{}\" is the current directory.",
+                    quote(&self.cwd)
+                );
                 self.ok(250, text).await
             }
             Ok(_) => self.ok(550, "The directory name is invalid.").await,

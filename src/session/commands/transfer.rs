@@ -9,7 +9,9 @@ use wharf_proto::hostport::{format_epsv, format_pasv};
 use wharf_proto::listing::EntryKind;
 use wharf_proto::{Reply, VirtualPath};
 
-use super::super::data::{DataParams, DataSetup, Payload, RunningTransfer, TransferContext, TransferOutcome, UploadKind};
+use super::super::data::{
+    DataParams, DataSetup, Payload, RunningTransfer, TransferContext, TransferOutcome, UploadKind,
+};
 use super::super::outcome::storage_reply;
 use super::super::{Flow, Session};
 use super::fileops::resolve_or_reply;
@@ -19,20 +21,38 @@ use crate::registry::TransferDirection;
 use crate::storage::WriteMode;
 
 impl Session {
-    pub(in crate::session) async fn cmd_port(&mut self, target: SocketAddr, verb: &'static str) -> io::Result<Flow> {
+    pub(in crate::session) async fn cmd_port(
+        &mut self,
+        target: SocketAddr,
+        verb: &'static str,
+    ) -> io::Result<Flow> {
         if self.epsv_all {
-            return self.ok(503, format!("{verb} not allowed after EPSV ALL.")).await;
+            return self
+                .ok(503, format!("{verb} not allowed after EPSV ALL."))
+                .await;
         }
         let security = self.site.config.ftp.data_channel_security;
         if security.match_client_address_for_port {
             // Bounce protection (RFC 2577 §3): only the client itself, never a privileged port.
             if target.ip().to_canonical() != self.handle.client.ip().to_canonical() {
                 tracing::warn!(%target, "refused {verb} to a foreign address");
-                return self.ok(504, format!("{verb} refused: the data address must be the client's own address.")).await;
+                return self
+                    .ok(
+                        504,
+                        format!(
+                            "{verb} refused: the data address must be the client's own address."
+                        ),
+                    )
+                    .await;
             }
             if target.port() < 1024 {
                 tracing::warn!(%target, "refused {verb} to a privileged port");
-                return self.ok(504, format!("{verb} refused: ports below 1024 are not allowed.")).await;
+                return self
+                    .ok(
+                        504,
+                        format!("{verb} refused: ports below 1024 are not allowed."),
+                    )
+                    .await;
             }
         }
         self.data = DataSetup::Active(target);
@@ -48,9 +68,15 @@ impl Session {
         let advertised = match (self.site.config.ftp.external_ip4_address, local) {
             (Some(external), _) => external,
             (None, IpAddr::V4(v4)) => v4,
-            (None, IpAddr::V6(_)) => return self.ok(425, "PASV needs IPv4; use EPSV on an IPv6 connection.").await,
+            (None, IpAddr::V6(_)) => {
+                return self
+                    .ok(425, "PASV needs IPv4; use EPSV on an IPv6 connection.")
+                    .await;
+            }
         };
-        let Some(port) = self.open_passive(local).await? else { return Ok(Flow::Continue) };
+        let Some(port) = self.open_passive(local).await? else {
+            return Ok(Flow::Continue);
+        };
         self.handle.set_data_mode("PASV");
         self.ok(227, format_pasv(advertised, port)).await
     }
@@ -64,11 +90,18 @@ impl Session {
                 return self.ok(200, "EPSV ALL command successful.").await;
             }
             EpsvArg::Protocol(p) if p != family => {
-                return self.ok(522, format!("Network protocol not supported, use ({family}).")).await;
+                return self
+                    .ok(
+                        522,
+                        format!("Network protocol not supported, use ({family})."),
+                    )
+                    .await;
             }
             _ => {}
         }
-        let Some(port) = self.open_passive(local).await? else { return Ok(Flow::Continue) };
+        let Some(port) = self.open_passive(local).await? else {
+            return Ok(Flow::Continue);
+        };
         self.handle.set_data_mode("EPSV");
         self.ok(229, format_epsv(port)).await
     }
@@ -85,7 +118,8 @@ impl Session {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot open a passive port");
-                self.reply(Reply::new(425, "Can't open a passive data port.")).await?;
+                self.reply(Reply::new(425, "Can't open a passive data port."))
+                    .await?;
                 Ok(None)
             }
         }
@@ -115,7 +149,11 @@ impl Session {
 
     pub(in crate::session) async fn cmd_rest(&mut self, offset: u64) -> io::Result<Flow> {
         self.rest = offset;
-        self.ok(350, format!("Restarting at {offset}. Send STORE or RETRIEVE to initiate transfer.")).await
+        self.ok(
+            350,
+            format!("Restarting at {offset}. Send STORE or RETRIEVE to initiate transfer."),
+        )
+        .await
     }
 
     /// Checks the data-channel policy and that a data connection was set up; on failure
@@ -123,12 +161,17 @@ impl Session {
     pub(in crate::session) async fn take_data_params(&mut self) -> io::Result<Option<DataParams>> {
         if self.site.config.ftp.ssl.data_channel_policy == DataChannelPolicy::SslRequire {
             // No TLS in this build: a site that requires protected data cannot transfer.
-            self.reply(Reply::new(521, "Policy requires SSL (TLS) on the data channel.")).await?;
+            self.reply(Reply::new(
+                521,
+                "Policy requires SSL (TLS) on the data channel.",
+            ))
+            .await?;
             return Ok(None);
         }
         let setup = std::mem::take(&mut self.data);
         if matches!(setup, DataSetup::None) {
-            self.reply(Reply::new(425, "Use PORT, EPRT, PASV or EPSV first.")).await?;
+            self.reply(Reply::new(425, "Use PORT, EPRT, PASV or EPSV first."))
+                .await?;
             return Ok(None);
         }
         let security = self.site.config.ftp.data_channel_security;
@@ -143,29 +186,79 @@ impl Session {
     pub(in crate::session) async fn cmd_retr(&mut self, arg: &str) -> io::Result<Flow> {
         let offset = std::mem::take(&mut self.rest);
         let (client_path, r) = resolve_or_reply!(self, arg, Permission::Read);
-        if !self.site.config.ftp.file_handling.allow_read_uploads_in_progress && self.site.is_uploading(&r.site_path) {
-            return self.ok(550, "The file is being uploaded and cannot be read yet.").await;
+        if !self
+            .site
+            .config
+            .ftp
+            .file_handling
+            .allow_read_uploads_in_progress
+            && self.site.is_uploading(&r.site_path)
+        {
+            return self
+                .ok(550, "The file is being uploaded and cannot be read yet.")
+                .await;
         }
         match r.storage.metadata(&r.rel).await {
             Ok(entry) if entry.kind == EntryKind::File => {}
             Ok(_) => return self.ok(550, "Not a plain file.").await,
-            Err(e) => return self.reply(self.storage_error(&e)).await.map(|_| Flow::Continue),
+            Err(e) => {
+                return self
+                    .reply(self.storage_error(&e))
+                    .await
+                    .map(|_| Flow::Continue);
+            }
         }
         let handle = match r.storage.open_read(&r.rel, offset).await {
             Ok(h) => h,
-            Err(e) => return self.reply(self.storage_error(&e)).await.map(|_| Flow::Continue),
+            Err(e) => {
+                return self
+                    .reply(self.storage_error(&e))
+                    .await
+                    .map(|_| Flow::Continue);
+            }
         };
-        let Some(params) = self.take_data_params().await? else { return Ok(Flow::Continue) };
+        let Some(params) = self.take_data_params().await? else {
+            return Ok(Flow::Continue);
+        };
         let ascii = self.type_code == TypeCode::Ascii;
         let mode = if ascii { "ASCII" } else { "BINARY" };
-        self.reply(Reply::new(150, format!("Opening {mode} mode data connection for {client_path} ({} bytes).", handle.size))).await?;
-        self.handle.transfer_started(TransferDirection::Download, client_path.to_string(), Some(handle.size.saturating_sub(offset)));
-        let context = TransferContext { verb: "RETR", path: client_path.to_string(), remove_on_failure: None, aborted: false, _upload_guard: None };
-        self.transfer = Some(RunningTransfer::spawn(params, Payload::Download { reader: handle.reader, ascii }, self.handle.clone(), context));
+        self.reply(Reply::new(
+            150,
+            format!(
+                "Opening {mode} mode data connection for {client_path} ({} bytes).",
+                handle.size
+            ),
+        ))
+        .await?;
+        self.handle.transfer_started(
+            TransferDirection::Download,
+            client_path.to_string(),
+            Some(handle.size.saturating_sub(offset)),
+        );
+        let context = TransferContext {
+            verb: "RETR",
+            path: client_path.to_string(),
+            remove_on_failure: None,
+            aborted: false,
+            _upload_guard: None,
+        };
+        self.transfer = Some(RunningTransfer::spawn(
+            params,
+            Payload::Download {
+                reader: handle.reader,
+                ascii,
+            },
+            self.handle.clone(),
+            context,
+        ));
         Ok(Flow::Continue)
     }
 
-    pub(in crate::session) async fn cmd_store(&mut self, arg: &str, kind: UploadKind) -> io::Result<Flow> {
+    pub(in crate::session) async fn cmd_store(
+        &mut self,
+        arg: &str,
+        kind: UploadKind,
+    ) -> io::Result<Flow> {
         let offset = std::mem::take(&mut self.rest);
         let (client_path, r) = resolve_or_reply!(self, arg, Permission::Write);
         let mode = match kind {
@@ -180,7 +273,9 @@ impl Session {
     pub(in crate::session) async fn cmd_stou(&mut self, name: Option<String>) -> io::Result<Flow> {
         self.rest = 0;
         // RFC 1123 §4.1.2.9: the server picks a unique name in the current directory.
-        let base = name.filter(|n| !n.contains('/')).unwrap_or_else(|| "stou".to_string());
+        let base = name
+            .filter(|n| !n.contains('/'))
+            .unwrap_or_else(|| "stou".to_string());
         for attempt in 0..16u32 {
             let candidate = if attempt == 0 && base != "stou" {
                 base.clone()
@@ -191,9 +286,16 @@ impl Session {
             match r.storage.metadata(&r.rel).await {
                 Ok(_) => continue,
                 Err(e) if e.kind == crate::storage::StorageErrorKind::NotFound => {
-                    return self.start_upload(client_path, r, WriteMode::CreateNew, UploadKind::Stou).await;
+                    return self
+                        .start_upload(client_path, r, WriteMode::CreateNew, UploadKind::Stou)
+                        .await;
                 }
-                Err(e) => return self.reply(self.storage_error(&e)).await.map(|_| Flow::Continue),
+                Err(e) => {
+                    return self
+                        .reply(self.storage_error(&e))
+                        .await
+                        .map(|_| Flow::Continue);
+                }
             }
         }
         self.ok(553, "Could not find a unique file name.").await
@@ -207,7 +309,9 @@ impl Session {
         kind: UploadKind,
     ) -> io::Result<Flow> {
         if self.site.is_uploading(&r.site_path) {
-            return self.ok(450, "Another upload to this file is in progress.").await;
+            return self
+                .ok(450, "Another upload to this file is in progress.")
+                .await;
         }
         if matches!(mode, WriteMode::Truncate)
             && let Ok(entry) = r.storage.metadata(&r.rel).await
@@ -217,35 +321,60 @@ impl Session {
         }
         // Check the data connection before touching the file, so a refused transfer
         // does not truncate anything.
-        if self.site.config.ftp.ssl.data_channel_policy == DataChannelPolicy::SslRequire || matches!(self.data, DataSetup::None) {
+        if self.site.config.ftp.ssl.data_channel_policy == DataChannelPolicy::SslRequire
+            || matches!(self.data, DataSetup::None)
+        {
             let _ = self.take_data_params().await?;
             return Ok(Flow::Continue);
         }
         let writer = match r.storage.open_write(&r.rel, mode).await {
             Ok(w) => w,
-            Err(e) => return self.reply(self.storage_error(&e)).await.map(|_| Flow::Continue),
+            Err(e) => {
+                return self
+                    .reply(self.storage_error(&e))
+                    .await
+                    .map(|_| Flow::Continue);
+            }
         };
-        let Some(params) = self.take_data_params().await? else { return Ok(Flow::Continue) };
+        let Some(params) = self.take_data_params().await? else {
+            return Ok(Flow::Continue);
+        };
         let ascii = self.type_code == TypeCode::Ascii;
         let text = match kind {
             UploadKind::Stou => format!("FILE: {}", client_path.file_name().unwrap_or_default()),
-            _ => format!("Opening {} mode data connection for {client_path}.", if ascii { "ASCII" } else { "BINARY" }),
+            _ => format!(
+                "Opening {} mode data connection for {client_path}.",
+                if ascii { "ASCII" } else { "BINARY" }
+            ),
         };
         self.reply(Reply::new(150, text)).await?;
         let keep = self.site.config.ftp.file_handling.keep_partial_uploads;
         // Only a file this upload created may be removed on failure: appends and resumes
         // never lose what was stored before.
-        let remove_on_failure =
-            (!keep && matches!(mode, WriteMode::Truncate | WriteMode::CreateNew)).then(|| (r.storage.clone(), r.rel.clone()));
+        let remove_on_failure = (!keep
+            && matches!(mode, WriteMode::Truncate | WriteMode::CreateNew))
+        .then(|| (r.storage.clone(), r.rel.clone()));
         let guard = self.site.begin_upload(r.site_path.clone());
-        self.handle.transfer_started(TransferDirection::Upload, client_path.to_string(), None);
+        self.handle
+            .transfer_started(TransferDirection::Upload, client_path.to_string(), None);
         let verb = match kind {
             UploadKind::Stor => "STOR",
             UploadKind::Appe => "APPE",
             UploadKind::Stou => "STOU",
         };
-        let context = TransferContext { verb, path: client_path.to_string(), remove_on_failure, aborted: false, _upload_guard: Some(guard) };
-        self.transfer = Some(RunningTransfer::spawn(params, Payload::Upload { writer, ascii }, self.handle.clone(), context));
+        let context = TransferContext {
+            verb,
+            path: client_path.to_string(),
+            remove_on_failure,
+            aborted: false,
+            _upload_guard: Some(guard),
+        };
+        self.transfer = Some(RunningTransfer::spawn(
+            params,
+            Payload::Upload { writer, ascii },
+            self.handle.clone(),
+            context,
+        ));
         Ok(Flow::Continue)
     }
 
@@ -266,7 +395,11 @@ impl Session {
     }
 
     /// Sends the final reply(ies) of a transfer and cleans up.
-    pub(in crate::session) async fn transfer_finished(&mut self, transfer: RunningTransfer, outcome: TransferOutcome) -> io::Result<()> {
+    pub(in crate::session) async fn transfer_finished(
+        &mut self,
+        transfer: RunningTransfer,
+        outcome: TransferOutcome,
+    ) -> io::Result<()> {
         self.handle.transfer_finished();
         let context = transfer.context;
         let failed = !matches!(outcome, TransferOutcome::Complete { .. });
@@ -283,21 +416,29 @@ impl Session {
             }
             TransferOutcome::NoConnection(message) => Reply::new(425, message),
             TransferOutcome::Cancelled => Reply::new(426, "Connection closed; transfer aborted."),
-            TransferOutcome::TimedOut => Reply::new(426, "Data connection timed out; transfer aborted."),
+            TransferOutcome::TimedOut => {
+                Reply::new(426, "Data connection timed out; transfer aborted.")
+            }
             TransferOutcome::ConnectionLost(e) => {
                 tracing::debug!(error = %e, "data connection lost");
                 Reply::new(426, "Connection closed; transfer aborted.")
             }
             TransferOutcome::Storage(e) => {
-                let detailed = self.site.config.ftp.messages.allow_local_detailed_errors && self.client_is_local();
+                let detailed = self.site.config.ftp.messages.allow_local_detailed_errors
+                    && self.client_is_local();
                 let reply = storage_reply(&e, detailed);
                 // Mid-transfer storage failures are local errors (451) unless out of space.
-                if reply.code == 552 { reply } else { Reply::new(451, reply.lines.join(" ")) }
+                if reply.code == 552 {
+                    reply
+                } else {
+                    Reply::new(451, reply.lines.join(" "))
+                }
             }
         };
         self.reply(reply).await?;
         if context.aborted {
-            self.reply(Reply::new(226, "ABOR command successful.")).await?;
+            self.reply(Reply::new(226, "ABOR command successful."))
+                .await?;
         }
         Ok(())
     }
