@@ -44,8 +44,11 @@ impl VirtualPath {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let _ = segments;
-        todo!()
+        let segments: Vec<String> = segments.into_iter().map(Into::into).collect();
+        segments
+            .iter()
+            .all(|s| is_clean_segment(s))
+            .then_some(VirtualPath { segments })
     }
 
     /// The segments, outermost first.
@@ -60,7 +63,9 @@ impl VirtualPath {
 
     /// The parent (`/` for `/`).
     pub fn parent(&self) -> VirtualPath {
-        todo!()
+        let mut segments = self.segments.clone();
+        segments.pop();
+        VirtualPath { segments }
     }
 
     /// Last segment, `None` for `/`.
@@ -70,27 +75,39 @@ impl VirtualPath {
 
     /// Appends one clean segment (`None` if the segment is not clean).
     pub fn child(&self, name: &str) -> Option<VirtualPath> {
-        let _ = name;
-        todo!()
+        if !is_clean_segment(name) {
+            return None;
+        }
+        let mut segments = self.segments.clone();
+        segments.push(name.to_string());
+        Some(VirtualPath { segments })
     }
 
     /// True when `prefix` is `self` or an ancestor of it (segment-wise, case-sensitive).
     pub fn starts_with(&self, prefix: &VirtualPath) -> bool {
-        let _ = prefix;
-        todo!()
+        self.segments.starts_with(&prefix.segments)
     }
 
     /// `self` with `prefix` removed, as a path under `/`; `None` if not a prefix.
     pub fn strip_prefix(&self, prefix: &VirtualPath) -> Option<VirtualPath> {
-        let _ = prefix;
-        todo!()
+        self.segments
+            .strip_prefix(prefix.segments.as_slice())
+            .map(|rest| VirtualPath {
+                segments: rest.to_vec(),
+            })
     }
 
     /// `self` followed by all segments of `rest`.
     pub fn concat(&self, rest: &VirtualPath) -> VirtualPath {
-        let _ = rest;
-        todo!()
+        let mut segments = self.segments.clone();
+        segments.extend(rest.segments.iter().cloned());
+        VirtualPath { segments }
     }
+}
+
+/// A segment that can appear in a `VirtualPath`.
+fn is_clean_segment(s: &str) -> bool {
+    !s.is_empty() && s != "." && s != ".." && !s.contains('/') && !s.chars().any(char::is_control)
 }
 
 impl fmt::Display for VirtualPath {
