@@ -25,6 +25,7 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use wharf_proto::command::{Command, TypeCode};
 use wharf_proto::line::{LineEvent, LineReader};
 use wharf_proto::listing::MlstFacts;
@@ -143,10 +144,13 @@ impl Session {
     }
 
     /// Serves the connection to its end, then moves the record to the ended history.
-    pub async fn run(mut self) {
+    pub async fn run(self) {
         let span =
             tracing::info_span!("session", id = %self.handle.id, client = %self.handle.client);
-        let _enter = span.enter();
+        self.run_in_span().instrument(span).await
+    }
+
+    async fn run_in_span(mut self) {
         tracing::debug!(site = %self.site.name, "connected");
         let reason = self.serve().await;
         self.handle.set_state(SessionState::Closing);

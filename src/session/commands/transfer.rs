@@ -403,10 +403,11 @@ impl Session {
         self.handle.transfer_finished();
         let context = transfer.context;
         let failed = !matches!(outcome, TransferOutcome::Complete { .. });
-        if failed && let Some((storage, rel)) = &context.remove_on_failure {
-            if let Err(e) = storage.remove_file(rel).await {
-                tracing::warn!(error = %e, path = %context.path, "could not remove a partial upload");
-            }
+        if failed
+            && let Some((storage, rel)) = &context.remove_on_failure
+            && let Err(e) = storage.remove_file(rel).await
+        {
+            tracing::warn!(error = %e, path = %context.path, "could not remove a partial upload");
         }
         drop(context._upload_guard);
         let reply = match outcome {
