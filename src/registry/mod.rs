@@ -15,7 +15,7 @@ pub mod record;
 
 pub use ended::{EndReason, EndedSession, TerminateRequest};
 pub use handle::{SessionHandle, SessionState, TransferDirection};
-pub use record::{SessionRecord, TransferRecord};
+pub use record::{SessionRecord, TlsRecord, TransferRecord};
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
