@@ -2,30 +2,58 @@
 //! [`EndedSession`] with the contract's attribute names, so the registry types carry no
 //! serialization concerns.
 
-use serde::Serialize;
+use std::fmt::Display;
+use std::net::IpAddr;
 
-use crate::registry::record::format_time;
+use serde::{Serialize, Serializer};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::registry::record::ContractTime;
 use crate::registry::{EndedSession, SessionRecord, TlsRecord, TransferRecord};
+
+/// A value written through its `Display` straight into the output (no `String` per field).
+#[derive(Debug, Clone, Copy)]
+struct Shown<T>(T);
+
+impl<T: Display> Serialize for Shown<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+/// `commandStartTime`: the time, or an empty string before the first command.
+#[derive(Debug, Clone, Copy)]
+struct OptionalTime(Option<OffsetDateTime>);
+
+impl Serialize for OptionalTime {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Some(t) => s.collect_str(&ContractTime(t)),
+            None => s.serialize_str(""),
+        }
+    }
+}
 
 /// `<session>`: the IIS attributes, then the Wharf extensions, in the contract's order.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionJson<'a> {
-    session_id: String,
-    session_start_time: String,
+    session_id: Shown<Uuid>,
+    session_start_time: Shown<ContractTime>,
     user_name: &'a str,
-    client_ip: String,
+    client_ip: Shown<IpAddr>,
     current_command: &'a str,
     previous_command: &'a str,
     /// Empty before the first command.
-    command_start_time: String,
+    command_start_time: OptionalTime,
     bytes_sent: u64,
     bytes_received: u64,
     last_error_status: u16,
     site_name: &'a str,
     host_name: &'a str,
     client_port: u16,
-    server_ip: String,
+    server_ip: Shown<IpAddr>,
     server_port: u16,
     state: &'static str,
     current_directory: &'a str,
@@ -43,7 +71,7 @@ pub struct TransferJson<'a> {
     path: &'a str,
     bytes: u64,
     size: Option<u64>,
-    start_time: String,
+    start_time: Shown<ContractTime>,
     bytes_per_second: u64,
 }
 
@@ -65,7 +93,7 @@ pub struct EndedSessionJson<'a> {
     #[serde(flatten)]
     session: SessionJson<'a>,
     end_reason: &'static str,
-    end_time: String,
+    end_time: Shown<ContractTime>,
     terminated_by: Option<&'a str>,
     terminate_reason: Option<&'a str>,
 }
@@ -73,20 +101,20 @@ pub struct EndedSessionJson<'a> {
 impl<'a> From<&'a SessionRecord> for SessionJson<'a> {
     fn from(r: &'a SessionRecord) -> Self {
         SessionJson {
-            session_id: r.session_id.to_string(),
-            session_start_time: format_time(r.session_start_time),
+            session_id: Shown(r.session_id),
+            session_start_time: Shown(ContractTime(r.session_start_time)),
             user_name: &r.user_name,
-            client_ip: r.client_ip.to_string(),
+            client_ip: Shown(r.client_ip),
             current_command: &r.current_command,
             previous_command: &r.previous_command,
-            command_start_time: r.command_start_time.map(format_time).unwrap_or_default(),
+            command_start_time: OptionalTime(r.command_start_time),
             bytes_sent: r.bytes_sent,
             bytes_received: r.bytes_received,
             last_error_status: r.last_error_status,
             site_name: &r.site_name,
             host_name: &r.host_name,
             client_port: r.client_port,
-            server_ip: r.server_ip.to_string(),
+            server_ip: Shown(r.server_ip),
             server_port: r.server_port,
             state: r.state.as_str(),
             current_directory: &r.current_directory,
@@ -105,7 +133,7 @@ impl<'a> From<&'a TransferRecord> for TransferJson<'a> {
             path: &t.path,
             bytes: t.bytes,
             size: t.size,
-            start_time: format_time(t.start_time),
+            start_time: Shown(ContractTime(t.start_time)),
             bytes_per_second: t.bytes_per_second,
         }
     }
@@ -128,7 +156,7 @@ impl<'a> From<&'a EndedSession> for EndedSessionJson<'a> {
         EndedSessionJson {
             session: SessionJson::from(&e.record),
             end_reason: e.end_reason.as_str(),
-            end_time: format_time(e.end_time),
+            end_time: Shown(ContractTime(e.end_time)),
             terminated_by: e.terminated_by.as_deref(),
             terminate_reason: e.terminate_reason.as_deref(),
         }
@@ -143,10 +171,13 @@ pub fn sessions_body(site: Option<&str>, records: &[SessionRecord]) -> Vec<u8> {
         site: Option<&'a str>,
         sessions: Vec<SessionJson<'a>>,
     }
-    to_vec(&Body {
-        site,
-        sessions: records.iter().map(SessionJson::from).collect(),
-    })
+    to_vec_sized(
+        &Body {
+            site,
+            sessions: records.iter().map(SessionJson::from).collect(),
+        },
+        records.len() * ESTIMATED_SESSION_BYTES,
+    )
 }
 
 /// `{"sessions":[<ended session>…]}`.
@@ -155,9 +186,12 @@ pub fn ended_body(ended: &[EndedSession]) -> Vec<u8> {
     struct Body<'a> {
         sessions: Vec<EndedSessionJson<'a>>,
     }
-    to_vec(&Body {
-        sessions: ended.iter().map(EndedSessionJson::from).collect(),
-    })
+    to_vec_sized(
+        &Body {
+            sessions: ended.iter().map(EndedSessionJson::from).collect(),
+        },
+        ended.len() * (ESTIMATED_SESSION_BYTES + 128),
+    )
 }
 
 /// One session object.
@@ -170,13 +204,24 @@ pub fn ended_session_body(ended: &EndedSession) -> Vec<u8> {
     to_vec(&EndedSessionJson::from(ended))
 }
 
+/// About how many bytes one session takes in JSON (to size buffers once).
+const ESTIMATED_SESSION_BYTES: usize = 640;
+
 /// Serializes a view. The views hold only strings, numbers, booleans and options, which
 /// `serde_json` cannot fail to write into a `Vec`.
 pub fn to_vec<T: Serialize>(value: &T) -> Vec<u8> {
-    serde_json::to_vec(value).unwrap_or_else(|e| {
-        tracing::error!(error = %e, "JSON serialization failed");
-        br#"{"error":"internal error"}"#.to_vec()
-    })
+    to_vec_sized(value, 1024)
+}
+
+fn to_vec_sized<T: Serialize>(value: &T, capacity: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(capacity);
+    match serde_json::to_writer(&mut out, value) {
+        Ok(()) => out,
+        Err(e) => {
+            tracing::error!(error = %e, "JSON serialization failed");
+            br#"{"error":"internal error"}"#.to_vec()
+        }
+    }
 }
 
 #[cfg(test)]
