@@ -16,7 +16,7 @@
 //! Figures on the reference machine are in BENCHMARKS.md.
 
 #[path = "../tests/admin/http.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod http;
 
 use std::io::{BufRead, BufReader, Write};
