@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::common::{
-    ALICE, ALICE_PW, Ran, RawFtp, ServerProcess, SITE, add_user, free_port, login_code,
+    ALICE, ALICE_PW, Ran, RawFtp, SITE, ServerProcess, add_user, free_port, login_code,
     port_is_free, require_tool, run, run_with_input, standard_config, wharf,
 };
 
@@ -138,7 +138,10 @@ fn config_check_reports_an_invalid_value_with_its_position() {
     let ran = run(&mut cmd, QUICK);
     ran.assert_code(1);
     assert!(!ran.stdout.contains("listening on"), "{ran}");
-    assert!(ran.stderr.contains(":15:"), "serve does not show the error: {ran}");
+    assert!(
+        ran.stderr.contains(":15:"),
+        "serve does not show the error: {ran}"
+    );
 }
 
 #[test]
@@ -230,7 +233,14 @@ fn user_commands_and_login() {
     // add + list
     add_user(&config, ALICE, "staff,auditors", ALICE_PW);
     let mut cmd = wharf();
-    cmd.args(["user", "add", "bob", "--password-stdin", "--config", config_arg]);
+    cmd.args([
+        "user",
+        "add",
+        "bob",
+        "--password-stdin",
+        "--config",
+        config_arg,
+    ]);
     run_with_input(&mut cmd, Some(b"bob-pw\n"), QUICK).assert_success();
     let listed = wharf_run(&["user", "list", "--config", config_arg]);
     listed.assert_success();
@@ -264,7 +274,14 @@ fn user_commands_and_login() {
 
     // passwd: the old password stops working, the new one works (after a restart).
     let mut cmd = wharf();
-    cmd.args(["user", "passwd", ALICE, "--password-stdin", "--config", config_arg]);
+    cmd.args([
+        "user",
+        "passwd",
+        ALICE,
+        "--password-stdin",
+        "--config",
+        config_arg,
+    ]);
     run_with_input(&mut cmd, Some(b"new-Alice-pw\n"), QUICK).assert_success();
     let server = serve_standard(dir.path(), &config);
     let addr = server.addr_of(SITE);
@@ -295,10 +312,24 @@ fn user_commands_and_login() {
 
     // Errors: unknown user for passwd/del, empty password, no configuration named.
     let mut cmd = wharf();
-    cmd.args(["user", "passwd", "nobody", "--password-stdin", "--config", config_arg]);
+    cmd.args([
+        "user",
+        "passwd",
+        "nobody",
+        "--password-stdin",
+        "--config",
+        config_arg,
+    ]);
     run_with_input(&mut cmd, Some(b"x\n"), QUICK).assert_code(1);
     let mut cmd = wharf();
-    cmd.args(["user", "add", "carol", "--password-stdin", "--config", config_arg]);
+    cmd.args([
+        "user",
+        "add",
+        "carol",
+        "--password-stdin",
+        "--config",
+        config_arg,
+    ]);
     run_with_input(&mut cmd, Some(b"\n"), QUICK).assert_code(1);
     let ran = wharf_run(&["user", "list"]);
     ran.assert_code(1);
@@ -318,7 +349,7 @@ fn user_add_works_on_the_default_configuration() {
     assert!(listed.stdout.contains(ALICE), "{listed}");
     check(&config).assert_success();
     // WHARF_CONFIG names the file when --config is absent.
-    let mut cmd = Command::new(crate::common::WHARF);
+    let mut cmd = Command::new(crate::common::wharf_bin());
     cmd.args(["user", "list"]).env("WHARF_CONFIG", &config);
     let ran = run(&mut cmd, QUICK);
     ran.assert_success();
@@ -415,7 +446,10 @@ fn readme_example() -> String {
 #[test]
 fn readme_example_configuration_works() {
     let text = readme_example();
-    assert!(text.contains(":2121:"), "the example is expected to use port 2121");
+    assert!(
+        text.contains(":2121:"),
+        "the example is expected to use port 2121"
+    );
     let port = free_port();
     let text = text.replace(":2121:", &format!(":{port}:"));
     let dir = tempfile::tempdir().unwrap();
@@ -446,12 +480,18 @@ fn readme_example_configuration_works() {
 
     // alice on alpha: jailed in her home (a virtual directory), may write there.
     let mut ftp = RawFtp::connect(alpha);
-    assert_eq!(ftp.login(&format!("ftp.alpha.example|{ALICE}"), ALICE_PW), 230);
+    assert_eq!(
+        ftp.login(&format!("ftp.alpha.example|{ALICE}"), ALICE_PW),
+        230
+    );
     let (code, text) = ftp.cmd("PWD");
     assert!(code == 257 && text.contains("\"/\""), "PWD: {text}");
     ftp.cmd("TYPE I");
     let (code, text) = ftp.cmd("SIZE hello.txt");
-    assert!(code == 213 && text.contains(" 8"), "SIZE in alice's home: {text}");
+    assert!(
+        code == 213 && text.contains(" 8"),
+        "SIZE in alice's home: {text}"
+    );
     assert_eq!(ftp.cmd("MKD made-by-alice").0, 257);
     assert!(dir.path().join("data/homes/alice/made-by-alice").is_dir());
     ftp.cmd("CWD ..");
@@ -465,12 +505,19 @@ fn readme_example_configuration_works() {
     assert_eq!(ftp.login("anonymous", "guest@example.com"), 230);
     ftp.cmd("TYPE I");
     assert_eq!(ftp.cmd("SIZE readme.txt").0, 213);
-    assert_eq!(ftp.cmd("MKD uploads/anon").0, 550, "anonymous write in uploads");
+    assert_eq!(
+        ftp.cmd("MKD uploads/anon").0,
+        550,
+        "anonymous write in uploads"
+    );
     ftp.cmd("QUIT");
 
     // alice on beta: reads everywhere, writes only under /uploads.
     let mut ftp = RawFtp::connect(alpha);
-    assert_eq!(ftp.login(&format!("ftp.beta.example|{ALICE}"), ALICE_PW), 230);
+    assert_eq!(
+        ftp.login(&format!("ftp.beta.example|{ALICE}"), ALICE_PW),
+        230
+    );
     assert_eq!(ftp.cmd("MKD not-here").0, 550, "write outside /uploads");
     assert_eq!(ftp.cmd("MKD uploads/by-alice").0, 257, "write in /uploads");
     assert!(dir.path().join("data/beta/uploads/by-alice").is_dir());

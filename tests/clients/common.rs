@@ -13,8 +13,13 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-/// The binary under test.
-pub const WHARF: &str = env!("CARGO_BIN_EXE_wharf");
+/// The binary under test: `$WHARF_BIN` when set (e.g. to test a release build, or a copy
+/// taken when several checkouts share one target directory), else the one cargo built.
+pub fn wharf_bin() -> PathBuf {
+    std::env::var_os("WHARF_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_wharf")))
+}
 
 /// The basic-auth account every standard test server has (role `staff`: read and write).
 pub const ALICE: &str = "alice";
@@ -197,7 +202,7 @@ pub fn run_with_input(cmd: &mut Command, input: Option<&[u8]>, timeout: Duration
 
 /// A `wharf` command with a clean environment for the server's own variables.
 pub fn wharf() -> Command {
-    let mut cmd = Command::new(WHARF);
+    let mut cmd = Command::new(wharf_bin());
     cmd.env_remove("WHARF_CONFIG");
     cmd
 }
@@ -261,6 +266,7 @@ impl ServerProcess {
         if std::env::var_os("WHARF_LOG").is_none() {
             cmd.env("WHARF_LOG", "info");
         }
+        cmd.env("NO_COLOR", "1");
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -346,7 +352,10 @@ impl ServerProcess {
     #[track_caller]
     pub fn serve(config: &Path, cwd: &Path, expected: usize) -> ServerProcess {
         let mut cmd = wharf();
-        cmd.arg("serve").arg("--config").arg(config).current_dir(cwd);
+        cmd.arg("serve")
+            .arg("--config")
+            .arg(config)
+            .current_dir(cwd);
         ServerProcess::start(cmd, expected)
     }
 

@@ -67,7 +67,10 @@ fn curl_lists_the_root_anonymously() {
     std::fs::create_dir(t.root.join("docs")).unwrap();
     let ran = run_curl(&[&t.url("/")]);
     ran.assert_success();
-    assert!(ran.stdout.contains("hello.txt"), "LIST lacks hello.txt: {ran}");
+    assert!(
+        ran.stdout.contains("hello.txt"),
+        "LIST lacks hello.txt: {ran}"
+    );
     assert!(ran.stdout.contains("docs"), "LIST lacks docs: {ran}");
     // A listing of a sub-directory (trailing slash) works too.
     write(&t.root.join("docs/readme.md"), b"# docs\n");
@@ -85,7 +88,10 @@ fn curl_downloads_and_lists_in_every_data_connection_mode() {
     let blob = pseudo_random(1, 300 * 1024 + 17);
     write(&t.root.join("blob.bin"), &blob);
     let utf8 = "naïve – 日本.txt";
-    write(&t.root.join("dir with space").join(utf8), b"unicode content\n");
+    write(
+        &t.root.join("dir with space").join(utf8),
+        b"unicode content\n",
+    );
     for (mode, options) in MODES {
         let out = t.local.join(format!("blob-{}.bin", mode.len()));
         let mut args: Vec<&str> = options.to_vec();
@@ -148,7 +154,10 @@ fn curl_uploads_as_a_basic_user_in_every_mode() {
     // Replacing an existing file with STOR is allowed for a writer.
     let local = t.local.join("replace.bin");
     write(&local, b"second version");
-    write(&t.root.join("incoming/replace.bin"), b"first version, longer");
+    write(
+        &t.root.join("incoming/replace.bin"),
+        b"first version, longer",
+    );
     run_curl(&[
         "-u",
         &alice,
@@ -387,7 +396,11 @@ fn curl_list_only_uses_nlst() {
     write(&t.root.join("folder/inner.txt"), b"i");
     let ran = run_curl(&["--list-only", &t.url("/")]);
     ran.assert_success();
-    let mut names: Vec<&str> = ran.stdout.lines().map(|l| l.trim_end_matches('\r')).collect();
+    let mut names: Vec<&str> = ran
+        .stdout
+        .lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .collect();
     names.sort();
     assert_eq!(
         names,
@@ -396,7 +409,11 @@ fn curl_list_only_uses_nlst() {
     );
     let ran = run_curl(&["--list-only", &t.url("/folder/")]);
     ran.assert_success();
-    let names: Vec<&str> = ran.stdout.lines().map(|l| l.trim_end_matches('\r')).collect();
+    let names: Vec<&str> = ran
+        .stdout
+        .lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .collect();
     assert!(
         names == ["inner.txt"] || names == ["folder/inner.txt"],
         "NLST /folder/: {ran}"
@@ -469,7 +486,10 @@ fn curl_virtual_hosts_share_a_port() {
         ("alpha.test", "alpha-only.txt", "beta-only.txt"),
         ("beta.test", "beta-only.txt", "alpha-only.txt"),
     ] {
-        for user in [format!("{host}|{ALICE}:{ALICE_PW}"), format!("{host}|anonymous:a@b")] {
+        for user in [
+            format!("{host}|{ALICE}:{ALICE_PW}"),
+            format!("{host}|anonymous:a@b"),
+        ] {
             let ran = run_curl(&["--list-only", "-u", &user, &url]);
             ran.assert_success();
             assert!(

@@ -9,15 +9,12 @@ use crate::common::{ALICE, ALICE_PW, TestServer, require_tool, run};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/ftplib_check.py");
 
-#[test]
-fn python_ftplib_session() {
-    if !require_tool("python3") {
-        return;
-    }
-    let t = TestServer::start();
+/// Runs `ftplib_check.py` (with `extra` arguments) against `t` as alice; asserts success.
+fn run_script(t: &TestServer, extra: &[&str]) {
     let port = t.port().to_string();
     let mut cmd = Command::new("python3");
     cmd.args([SCRIPT, "127.0.0.1", &port, ALICE, ALICE_PW])
+        .args(extra)
         .env("PYTHONIOENCODING", "utf-8")
         .env("PYTHONUNBUFFERED", "1");
     let ran = run(&mut cmd, Duration::from_secs(300));
@@ -29,12 +26,31 @@ fn python_ftplib_session() {
         t.server.output()
     );
     assert!(ran.stdout.contains("all checks passed"), "{ran}");
+}
+
+#[test]
+fn python_ftplib_session() {
+    if !require_tool("python3") {
+        return;
+    }
+    let t = TestServer::start();
+    run_script(&t, &[]);
     // The script cleans up after itself.
     let left: Vec<_> = std::fs::read_dir(&t.root)
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
     assert!(left.is_empty(), "left behind on the server: {left:?}");
+}
+
+/// ABOR during a download: in band, then as `ftplib.abort()` sends it (urgent data).
+#[test]
+fn python_ftplib_abort_mid_retrieve() {
+    if !require_tool("python3") {
+        return;
+    }
+    let t = TestServer::start();
+    run_script(&t, &["abort"]);
 }
 
 #[test]
