@@ -378,11 +378,24 @@ impl ServerProcess {
         )
     }
 
+    /// Sends SIGTERM (without waiting).
+    pub fn sigterm(&self) {
+        if let Some(child) = &self.child {
+            send_sigterm(child.id());
+        }
+    }
+
     /// Sends SIGTERM and waits for the exit; fails if it takes longer than the grace period.
     #[track_caller]
-    pub fn stop(mut self) -> Stopped {
+    pub fn stop(self) -> Stopped {
+        self.sigterm();
+        self.wait()
+    }
+
+    /// Waits for the exit (after [`ServerProcess::sigterm`]); fails after the grace period.
+    #[track_caller]
+    pub fn wait(mut self) -> Stopped {
         let mut child = self.child.take().expect("server already stopped");
-        send_sigterm(child.id());
         let status = match wait_timeout(&mut child, STOP_TIMEOUT) {
             Some(status) => status,
             None => {

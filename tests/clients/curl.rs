@@ -503,3 +503,106 @@ fn curl_virtual_hosts_share_a_port() {
     assert_eq!(ran.status.code(), Some(CURLE_LOGIN_DENIED), "{ran}");
     drop(server);
 }
+
+/// `directoryBrowse@showFlags`: MS-DOS style by default (IIS), UNIX style with `StyleUnix`.
+#[test]
+fn curl_listing_styles() {
+    if !require_tool("curl") {
+        return;
+    }
+    for (extra, style) in [
+        ("", "MS-DOS"),
+        (r#"<directoryBrowse showFlags="StyleUnix" />"#, "UNIX"),
+    ] {
+        let t = TestServer::start_with(extra);
+        write(&t.root.join("file.txt"), b"12345");
+        std::fs::create_dir(t.root.join("folder")).unwrap();
+        let ran = run_curl(&[&t.url("/")]);
+        ran.assert_success();
+        let lines: Vec<&str> = ran
+            .stdout
+            .lines()
+            .map(|l| l.trim_end_matches('\r'))
+            .collect();
+        let file = lines
+            .iter()
+            .find(|l| l.ends_with(" file.txt"))
+            .unwrap_or_else(|| panic!("{style}: no line for file.txt: {ran}"));
+        let folder = lines
+            .iter()
+            .find(|l| l.ends_with(" folder"))
+            .unwrap_or_else(|| panic!("{style}: no line for folder: {ran}"));
+        let file_words: Vec<&str> = file.split_whitespace().collect();
+        let folder_words: Vec<&str> = folder.split_whitespace().collect();
+        match style {
+            // 11-25-26  01:39AM                    5 file.txt
+            // 11-25-26  01:39AM       <DIR>          folder
+            "MS-DOS" => {
+                assert!(
+                    file_words.len() == 4
+                        && file_words[0].len() == 8
+                        && file_words[0].chars().filter(|c| *c == '-').count() == 2
+                        && (file_words[1].ends_with("AM") || file_words[1].ends_with("PM"))
+                        && file_words[2] == "5",
+                    "{style} file line: {file:?}"
+                );
+                assert_eq!(folder_words.get(2), Some(&"<DIR>"), "{style}: {folder:?}");
+            }
+            // -rwxrwxrwx 1 owner group 5 Nov 25 01:39 file.txt
+            _ => {
+                assert!(
+                    file_words[0].starts_with('-') && file_words[0].len() == 10,
+                    "{style} file line: {file:?}"
+                );
+                assert!(file_words.contains(&"5"), "{style} file size: {file:?}");
+                assert!(folder_words[0].starts_with('d'), "{style}: {folder:?}");
+            }
+        }
+    }
+}
+
+/// SIGTERM while a download runs: the transfer completes (within the grace period), the
+/// server then exits 0.
+#[test]
+fn curl_download_survives_graceful_shutdown() {
+    if !require_tool("curl") {
+        return;
+    }
+    let t = TestServer::start();
+    let data = pseudo_random(42, 6 * 1024 * 1024);
+    write(&t.root.join("slow.bin"), &data);
+    let out = t.local.join("slow.bin");
+    let mut cmd = curl();
+    cmd.args(["--limit-rate", "1500K", "-o", out.to_str().unwrap()])
+        .arg(t.url("/slow.bin"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let client = cmd.spawn().expect("start curl");
+    // Let the transfer start, then ask the server to stop.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0) < 256 * 1024 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the download did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    t.server.sigterm();
+    let output = client.wait_with_output().expect("wait for curl");
+    assert!(
+        output.status.success(),
+        "curl failed during a graceful shutdown: {}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        t.server.output()
+    );
+    assert!(
+        std::fs::read(&out).unwrap() == data,
+        "the download was cut short by the shutdown"
+    );
+    let TestServer { server, dir, .. } = t;
+    let stopped = server.wait();
+    assert!(stopped.status.success(), "exit status {:?}", stopped.status);
+    assert!(stopped.stdout.contains("stopped"), "{}", stopped.stdout);
+    drop(dir);
+}
