@@ -396,6 +396,39 @@ impl Session {
         }
     }
 
+    /// Sends a reply and continues.
+    async fn send(&mut self, reply: Reply) -> io::Result<Flow> {
+        self.reply(reply).await?;
+        Ok(Flow::Continue)
+    }
+
+    /// Replies with the mapping of a storage error and continues.
+    async fn storage_failed(&mut self, error: crate::storage::StorageError) -> io::Result<Flow> {
+        let reply = self.storage_error(&error);
+        self.send(reply).await
+    }
+
+    /// Sends the 150 opening reply, marks the transfer in the registry and starts it.
+    async fn begin_transfer(
+        &mut self,
+        params: data::DataParams,
+        opening: String,
+        (direction, size): (crate::registry::TransferDirection, Option<u64>),
+        payload: data::Payload,
+        context: data::TransferContext,
+    ) -> io::Result<Flow> {
+        self.reply(Reply::new(150, opening)).await?;
+        self.handle
+            .transfer_started(direction, context.path.clone(), size);
+        self.transfer = Some(RunningTransfer::spawn(
+            params,
+            payload,
+            self.handle.clone(),
+            context,
+        ));
+        Ok(Flow::Continue)
+    }
+
     /// A reply followed by `Flow::Continue`.
     async fn ok(&mut self, code: u16, text: impl Into<String>) -> io::Result<Flow> {
         self.reply(Reply::new(code, text)).await?;
