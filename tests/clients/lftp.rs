@@ -141,6 +141,15 @@ fn lftp_mirrors_a_tree_up_and_back_down() {
     assert_same_tree(&source, &t.root.join("uploaded"));
     assert_same_tree(&source, &back);
 
+    // Down again, this time parsing LIST output (IIS's default MS-DOS style) instead of MLSD.
+    let by_list = t.local.join("by list");
+    let ran = lftp(
+        &t,
+        &format!("set ftp:use-mlsd no; mirror /uploaded {}", q(&by_list)),
+    );
+    ran.assert_success();
+    assert_same_tree(&source, &by_list);
+
     // A second mirror of an unchanged tree transfers nothing and still succeeds.
     let ran = lftp(
         &t,
