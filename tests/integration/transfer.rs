@@ -1,0 +1,262 @@
+//! Data transfers: every data-connection mode, ASCII conversion, REST, APPE, ABOR, a large
+//! checksummed round trip, `dataChannelTimeout`, and the `suppaftp` client crate.
+
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::support::client::{DataMode, connect};
+use crate::support::config::with_ftp;
+use crate::support::{Client, TestServer, pattern, standard_login, write_file};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_round_trip_in_every_data_mode() {
+    let (server, mut c) = standard_login().await;
+    c.expect("TYPE I", 200).await;
+    for (i, mode) in [DataMode::Pasv, DataMode::Epsv, DataMode::Port, DataMode::Eprt]
+        .into_iter()
+        .enumerate()
+    {
+        let data = pattern(300_000 + i, i as u64);
+        let name = format!("file-{i}.bin");
+        c.upload_with(mode, &format!("STOR {name}"), &data).await;
+        assert_eq!(
+            std::fs::read(server.site_dir().join(&name)).unwrap(),
+            data,
+            "{mode:?} upload"
+        );
+        let back = c.download_with(mode, &format!("RETR {name}")).await;
+        assert!(back == data, "{mode:?} download differs");
+        // Bytes with every value, CR and LF included, survive TYPE I untouched.
+        let all: Vec<u8> = (0..=255u8).cycle().take(4096).collect();
+        c.upload_with(mode, "STOR all.bin", &all).await;
+        assert_eq!(c.download_with(mode, "RETR all.bin").await, all);
+    }
+    // An empty file.
+    c.stor("empty.bin", b"").await;
+    assert_eq!(std::fs::metadata(server.site_dir().join("empty.bin")).unwrap().len(), 0);
+    assert!(c.retr("empty.bin").await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ascii_mode_converts_line_ends_both_ways() {
+    let (server, mut c) = standard_login().await;
+    write_file(&server.site_dir(), "unix.txt", b"one\ntwo\n\nthree\n");
+    c.expect("TYPE A", 200).await;
+    assert_eq!(c.retr("unix.txt").await, b"one\r\ntwo\r\n\r\nthree\r\n");
+    c.stor("dos.txt", b"alpha\r\nbeta\r\n\r\ngamma").await;
+    assert_eq!(
+        std::fs::read(server.site_dir().join("dos.txt")).unwrap(),
+        b"alpha\nbeta\n\ngamma"
+    );
+    // A large ASCII file crosses buffer boundaries with a CR/LF split somewhere.
+    let big: Vec<u8> = (0..200_000).flat_map(|i| format!("line {i}\r\n").into_bytes()).collect();
+    c.stor("big.txt", &big).await;
+    let stored = std::fs::read(server.site_dir().join("big.txt")).unwrap();
+    assert!(!stored.contains(&b'\r'));
+    assert_eq!(stored.len(), big.len() - 200_000);
+    assert_eq!(c.retr("big.txt").await, big);
+    // TYPE I gives the stored bytes.
+    c.expect("TYPE I", 200).await;
+    assert_eq!(c.retr("unix.txt").await, b"one\ntwo\n\nthree\n");
+    // The session starts in ASCII (RFC 959 default).
+    let mut c2 = Client::connect(server.addr()).await;
+    c2.login("bob", "bob-pw").await;
+    assert_eq!(c2.retr("unix.txt").await, b"one\r\ntwo\r\n\r\nthree\r\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_resumes_downloads_and_uploads() {
+    let (server, mut c) = standard_login().await;
+    let data = pattern(1_000_000, 11);
+    write_file(&server.site_dir(), "src.bin", &data);
+    c.expect("TYPE I", 200).await;
+    c.expect("REST 123456", 350).await;
+    assert!(c.retr("src.bin").await == data[123456..]);
+    c.expect("REST 1000000", 350).await;
+    assert!(c.retr("src.bin").await.is_empty());
+
+    // Upload the first part, then resume at its length.
+    c.stor("dst.bin", &data[..400_000]).await;
+    c.expect("REST 400000", 350).await;
+    c.upload_with(DataMode::Pasv, "STOR dst.bin", &data[400_000..])
+        .await;
+    assert!(std::fs::read(server.site_dir().join("dst.bin")).unwrap() == data);
+    // Resume in the middle overwrites from there and keeps the rest of the file length
+    // at least the old prefix.
+    c.expect("REST 10", 350).await;
+    c.upload_with(DataMode::Pasv, "STOR dst.bin", b"XYZ").await;
+    let now = std::fs::read(server.site_dir().join("dst.bin")).unwrap();
+    assert_eq!(&now[..10], &data[..10]);
+    assert_eq!(&now[10..13], b"XYZ");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appe_appends_and_creates() {
+    let (server, mut c) = standard_login().await;
+    c.expect("TYPE I", 200).await;
+    c.upload_with(DataMode::Pasv, "APPE log.txt", b"first\n").await;
+    c.upload_with(DataMode::Epsv, "APPE log.txt", b"second\n").await;
+    c.upload_with(DataMode::Port, "APPE log.txt", b"third\n").await;
+    assert_eq!(
+        std::fs::read(server.site_dir().join("log.txt")).unwrap(),
+        b"first\nsecond\nthird\n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abor_during_a_download() {
+    let (server, mut c) = standard_login().await;
+    let data = pattern(32 << 20, 5);
+    write_file(&server.site_dir(), "big.bin", &data);
+    c.expect("TYPE I", 200).await;
+    let addr = c.pasv().await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(8192).unwrap();
+    let mut stream = socket.connect(addr).await.unwrap();
+    c.send_line("RETR big.bin").await;
+    c.expect_reply(150).await;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut got = 0;
+    while got < 256 * 1024 {
+        let n = stream.read(&mut buf).await.unwrap();
+        assert!(n > 0);
+        assert_eq!(buf[..n], data[got..got + n]);
+        got += n;
+    }
+    // Urgent ABOR as clients send it: Telnet IP, Synch, then the command.
+    c.send_raw(b"\xff\xf4\xff\xf2ABOR\r\n").await;
+    let r = c.read_reply().await;
+    assert_eq!(r.code, 426, "{r:?}");
+    let r = c.read_reply().await;
+    assert_eq!(r.code, 226, "{r:?}");
+    // The data connection is closed by the server, short of the whole file.
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut rest)).await;
+    assert!(got + rest.len() < data.len());
+    // The control connection stays usable, and so does the file.
+    c.expect("NOOP", 200).await;
+    c.expect("REST 1000", 350).await;
+    let tail = c.retr("big.bin").await;
+    assert!(tail == data[1000..]);
+    assert!(server.only_session().transfer.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixty_four_mib_round_trip_keeps_the_checksum() {
+    let (server, mut c) = standard_login().await;
+    let data = pattern(64 << 20, 64);
+    let sent = Sha256::digest(&data);
+    c.expect("TYPE I", 200).await;
+    let started = Instant::now();
+    c.stor("huge.bin", &data).await;
+    let up = started.elapsed();
+    assert_eq!(
+        std::fs::metadata(server.site_dir().join("huge.bin")).unwrap().len(),
+        data.len() as u64
+    );
+    drop(data);
+    let started = Instant::now();
+    let back = c.download_with(DataMode::Epsv, "RETR huge.bin").await;
+    let down = started.elapsed();
+    assert_eq!(back.len(), 64 << 20);
+    assert_eq!(Sha256::digest(&back), sent, "download checksum");
+    let on_disk = std::fs::read(server.site_dir().join("huge.bin")).unwrap();
+    assert_eq!(Sha256::digest(&on_disk), sent, "stored checksum");
+    let size = c.expect("SIZE huge.bin", 213).await;
+    assert_eq!(size.text(), (64u64 << 20).to_string());
+    eprintln!("64 MiB: upload {up:?}, download {down:?}");
+    // Counters saw at least the payload both ways.
+    let record = server.only_session();
+    assert!(record.bytes_received >= 64 << 20);
+    assert!(record.bytes_sent >= 64 << 20);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_channel_timeout_when_the_client_never_connects() {
+    let server = TestServer::start(&with_ftp(r#"<connections dataChannelTimeout="1" />"#)).await;
+    write_file(&server.site_dir(), "f.txt", b"data");
+    let mut c = Client::connect(server.addr()).await;
+    c.login("alice", "alice-pw").await;
+    c.pasv().await;
+    let started = Instant::now();
+    c.send_line("RETR f.txt").await;
+    c.expect_reply(150).await;
+    let r = c.read_reply().await;
+    assert_eq!(r.code, 425, "{r:?}");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    c.expect("NOOP", 200).await;
+    assert_eq!(c.retr("f.txt").await, b"data");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_channel_timeout_on_a_stalled_upload() {
+    let server = TestServer::start(&with_ftp(r#"<connections dataChannelTimeout="1" />"#)).await;
+    let mut c = Client::connect(server.addr()).await;
+    c.login("alice", "alice-pw").await;
+    c.expect("TYPE I", 200).await;
+    let addr = c.pasv().await;
+    let mut data = connect(addr).await;
+    c.send_line("STOR stalled.bin").await;
+    c.expect_reply(150).await;
+    data.write_all(b"a few bytes").await.unwrap();
+    let started = Instant::now();
+    let r = c.read_reply().await;
+    assert_eq!(r.code, 426, "{r:?}");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(800) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
+    // keepPartialUploads=false: nothing left behind.
+    assert!(!server.site_dir().join("stalled.bin").exists());
+    c.expect("NOOP", 200).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suppaftp_client_works_against_wharf() {
+    use suppaftp::tokio::AsyncFtpStream;
+    use suppaftp::types::FileType;
+
+    let server = TestServer::start(&crate::support::config::standard()).await;
+    write_file(&server.site_dir(), "docs/readme.txt", b"read me\n");
+    let mut ftp = AsyncFtpStream::connect(server.addr()).await.unwrap();
+    assert!(ftp.get_welcome_msg().is_some());
+    ftp.login("alice", "alice-pw").await.unwrap();
+    assert_eq!(ftp.pwd().await.unwrap(), "/");
+    ftp.transfer_type(FileType::Binary).await.unwrap();
+    ftp.mkdir("upload").await.unwrap();
+    ftp.cwd("upload").await.unwrap();
+    assert_eq!(ftp.pwd().await.unwrap(), "/upload");
+    let payload = pattern(500_000, 42);
+    let mut reader = std::io::Cursor::new(payload.clone());
+    let n = ftp.put_file("data.bin", &mut reader).await.unwrap();
+    assert_eq!(n, payload.len() as u64);
+    let mut more = std::io::Cursor::new(b"tail".to_vec());
+    ftp.append_file("data.bin", &mut more).await.unwrap();
+    assert_eq!(ftp.size("data.bin").await.unwrap(), payload.len() + 4);
+    let mut stream = ftp.retr_as_stream("data.bin").await.unwrap();
+    let mut got = Vec::new();
+    stream.read_to_end(&mut got).await.unwrap();
+    stream.finish().await.unwrap();
+    assert_eq!(&got[..payload.len()], &payload[..]);
+    assert_eq!(&got[payload.len()..], b"tail");
+    ftp.cdup().await.unwrap();
+    let names = ftp.nlst(None).await.unwrap();
+    assert!(names.iter().any(|n| n == "upload") && names.iter().any(|n| n == "docs"), "{names:?}");
+    let lines = ftp.list(Some("docs")).await.unwrap();
+    assert_eq!(lines.len(), 1);
+    assert!(lines[0].ends_with("readme.txt"), "{lines:?}");
+    let mlsd = ftp.mlsd(Some("upload")).await.unwrap();
+    assert!(mlsd.iter().any(|l| l.contains("size=500004;") && l.ends_with(" data.bin")), "{mlsd:?}");
+    ftp.rename("upload/data.bin", "upload/renamed.bin").await.unwrap();
+    ftp.rm("upload/renamed.bin").await.unwrap();
+    ftp.rmdir("upload").await.unwrap();
+    assert!(!server.site_dir().join("upload").exists());
+    let err = ftp.cwd("nowhere").await.unwrap_err();
+    assert!(matches!(err, suppaftp::FtpError::UnexpectedResponse(ref r) if r.status.code() == 550), "{err:?}");
+    ftp.quit().await.unwrap();
+    let id = server.registry().ended(None).last().map(|e| e.end_reason);
+    let _ = id;
+}
