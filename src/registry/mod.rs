@@ -164,3 +164,91 @@ fn write_lock<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use super::*;
+
+    fn handle(site: &str) -> Arc<SessionHandle> {
+        let client: SocketAddr = "127.0.0.1:50000".parse().unwrap();
+        let server: SocketAddr = "127.0.0.1:21".parse().unwrap();
+        Arc::new(SessionHandle::new(Arc::from(site), client, server, tokio_util::sync::CancellationToken::new()))
+    }
+
+    #[test]
+    fn records_follow_commands_and_counters() {
+        let registry = Registry::new(10);
+        let h = handle("alpha");
+        registry.insert(h.clone());
+        h.command_started("USER alice".into());
+        h.command_started("PASS ***".into());
+        h.set_user("alice");
+        h.reply_sent(230);
+        h.add_transfer(TransferDirection::Download, 100);
+        h.add_received(7);
+        let records = registry.sessions(Some("alpha"));
+        assert_eq!(records.len(), 1);
+        let r = &records[0];
+        assert_eq!(r.current_command, "PASS ***");
+        assert_eq!(r.previous_command, "USER alice");
+        assert_eq!(r.user_name, "alice");
+        assert_eq!(r.last_error_status, 230);
+        assert_eq!((r.bytes_sent, r.bytes_received), (100, 7));
+        assert_eq!(r.client_ip.to_string(), "127.0.0.1");
+        assert_eq!(r.session_id.get_version_num(), 4);
+        assert!(registry.sessions(Some("beta")).is_empty());
+        assert_eq!(registry.sessions(None).len(), 1);
+    }
+
+    #[test]
+    fn site_change_moves_the_session() {
+        let registry = Registry::new(10);
+        let h = handle("alpha");
+        registry.insert(h.clone());
+        h.set_site(Arc::from("beta"), "beta.example");
+        assert_eq!(registry.count("alpha"), 0);
+        assert_eq!(registry.count("beta"), 1);
+        assert_eq!(registry.sessions(Some("beta"))[0].host_name, "beta.example");
+    }
+
+    #[test]
+    fn ended_history_is_bounded_and_keeps_the_terminate_request() {
+        let registry = Registry::new(2);
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            let h = handle("alpha");
+            registry.insert(h.clone());
+            ids.push(h.id);
+            assert_eq!(registry.terminate(h.id, "api", Some("maintenance".into())), TerminateOutcome::Requested);
+            assert!(h.cancel_token().is_cancelled());
+            registry.finish(&h, EndReason::Terminated);
+        }
+        let ended = registry.ended(None);
+        assert_eq!(ended.len(), 2);
+        assert_eq!(ended[0].record.session_id, ids[1]);
+        assert_eq!(ended[1].terminated_by.as_deref(), Some("api"));
+        assert_eq!(ended[1].terminate_reason.as_deref(), Some("maintenance"));
+        assert!(registry.sessions(None).is_empty());
+        match registry.terminate(ids[2], "api", None) {
+            TerminateOutcome::AlreadyEnded(e) => assert_eq!(e.end_reason, EndReason::Terminated),
+            other => panic!("expected the ended record, got {other:?}"),
+        }
+        assert_eq!(registry.terminate(ids[0], "api", None), TerminateOutcome::NotFound);
+    }
+
+    #[test]
+    fn transfer_progress_is_visible_while_running() {
+        let h = handle("alpha");
+        h.transfer_started(TransferDirection::Upload, "/big.bin".into(), None);
+        h.add_transfer(TransferDirection::Upload, 4096);
+        let r = h.record(OffsetDateTime::now_utc());
+        assert_eq!(r.state, SessionState::Transferring);
+        let t = r.transfer.expect("transfer shown");
+        assert_eq!((t.bytes, t.path.as_str()), (4096, "/big.bin"));
+        assert_eq!(r.bytes_received, 4096);
+        h.transfer_finished();
+        assert!(h.record(OffsetDateTime::now_utc()).transfer.is_none());
+    }
+}

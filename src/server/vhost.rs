@@ -56,3 +56,80 @@ impl Endpoint {
         self.bindings.iter().any(|b| b.host.is_some())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint(bindings: &[(Option<&str>, Option<&str>, &Arc<SiteRuntime>)]) -> Endpoint {
+        Endpoint {
+            bindings: bindings
+                .iter()
+                .map(|(ip, host, site)| EndpointBinding {
+                    ip: ip.map(|i| i.parse().unwrap()),
+                    host: host.map(str::to_string),
+                    site: (*site).clone(),
+                })
+                .collect(),
+        }
+    }
+
+    fn site(name: &str) -> Arc<SiteRuntime> {
+        use crate::config::model::*;
+        let cfg = SiteConfig {
+            name: name.to_string(),
+            id: 1,
+            server_auto_start: true,
+            bindings: Vec::new(),
+            virtual_directories: Vec::new(),
+            ftp: FtpServerConfig {
+                allow_utf8: true,
+                connections: Connections {
+                    control_channel_timeout: std::time::Duration::from_secs(120),
+                    data_channel_timeout: std::time::Duration::from_secs(30),
+                    unauthenticated_timeout: std::time::Duration::from_secs(30),
+                    max_connections: u32::MAX,
+                    reset_on_max_connections: false,
+                    server_listen_backlog: 60,
+                },
+                authentication: Authentication { anonymous: true, basic: false },
+                ssl: SslConfig {
+                    control_channel_policy: ControlChannelPolicy::SslAllow,
+                    data_channel_policy: DataChannelPolicy::SslAllow,
+                    server_cert_hash: None,
+                    ssl128: false,
+                },
+                data_channel_security: DataChannelSecurity { match_client_address_for_port: true, match_client_address_for_pasv: true },
+                max_command_line: 4096,
+                messages: Messages::default(),
+                file_handling: FileHandling::default(),
+                external_ip4_address: None,
+                directory_browse: ShowFlags::default(),
+                user_isolation: IsolationMode::None,
+            },
+            authorization: AuthorizationRules::default(),
+        };
+        Arc::new(SiteRuntime::new(Arc::new(cfg)))
+    }
+
+    #[test]
+    fn hostless_binding_answers_and_specific_ip_beats_wildcard() {
+        let (a, b, c) = (site("a"), site("b"), site("c"));
+        let e = endpoint(&[(None, None, &a), (Some("10.0.0.1"), None, &b), (None, Some("c.example"), &c)]);
+        let local: IpAddr = "10.0.0.1".parse().unwrap();
+        assert_eq!(&*e.default_site(local).unwrap().0.name, "b");
+        assert_eq!(&*e.default_site("10.0.0.2".parse().unwrap()).unwrap().0.name, "a");
+        assert_eq!(&*e.site_for_host(local, "C.Example").unwrap().name, "c");
+        assert!(e.site_for_host(local, "unknown.example").is_none());
+    }
+
+    #[test]
+    fn only_named_bindings_give_a_provisional_site() {
+        let (a, b) = (site("a"), site("b"));
+        let e = endpoint(&[(None, Some("a.example"), &a), (None, Some("b.example"), &b)]);
+        let (first, hostless) = e.default_site("127.0.0.1".parse().unwrap()).unwrap();
+        assert_eq!(&*first.name, "a");
+        assert!(!hostless);
+        assert!(e.has_virtual_hosts());
+    }
+}

@@ -1,1 +1,1208 @@
 //! The local file system back-end, confined beneath its root.
+//!
+//! # Confinement
+//!
+//! A back-end path is a [`VirtualPath`] (lexically clean: no `..`, `.`, empty segments or
+//! NUL) taken relative to the root. Lexical cleanliness is not enough on a real file system,
+//! because a symbolic link inside the root may point anywhere. Every operation therefore
+//! resolves its path with the file system's own resolver (`realpath`) and checks the result:
+//!
+//! - the parent directory is canonicalised and must lie inside the canonical root;
+//! - the final component, when it is a symbolic link, is followed only if it resolves to an
+//!   existing object inside the root;
+//! - a path that leads through (or ends in) a link pointing outside the root, a dangling link
+//!   or a link loop is refused with [`StorageErrorKind::NameNotAllowed`] (553). When the path
+//!   does not exist, the deepest existing ancestor is checked the same way, so the answer for
+//!   a path through an escaping link never depends on what exists outside the root.
+//!
+//! Links that stay inside the root are transparent: they are reported as what they point to
+//! (a file or a directory, never [`EntryKind::Symlink`]), reads and writes go to the target,
+//! and `remove_file`/`rename` act on the link itself. Listings leave out links that escape the
+//! root or dangle (they are never followed), names that are not UTF-8 or contain control
+//! characters (a client could not address them), and objects that are neither regular files
+//! nor directories (FIFOs, sockets, devices: they are never opened and every operation on
+//! them answers `NotFound`, except that their name counts as taken).
+//!
+//! Files are opened by their canonical path with `O_NOFOLLOW`, so a final component swapped
+//! for a link between the check and the open fails instead of being followed.
+//!
+//! **Residual TOCTOU.** A directory component of the canonical path could still be replaced by
+//! a link between the check and the use. Clients cannot create links through FTP (there is no
+//! such command), so only a local user with write access to the tree could race this; closing
+//! it fully needs `openat2(RESOLVE_BENEATH)` or a directory-handle API, which would mean
+//! `unsafe` FFI or a new dependency.
+//!
+//! The root itself must exist: if it is missing (or not a directory) every operation answers
+//! `NotFound`; creating it is the server's job at start-up.
+//!
+//! All file system work runs on tokio's blocking pool.
+
+use std::fs::{self, Metadata, OpenOptions, ReadDir};
+use std::io::{self, Seek, SeekFrom};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+use wharf_proto::VirtualPath;
+use wharf_proto::listing::{Entry, EntryKind};
+
+use super::{
+    EntryReceiver, ReadHandle, Storage, StorageError, StorageErrorKind, WriteHandle, WriteMode,
+};
+use crate::limits::LIST_CHANNEL_DEPTH;
+
+/// A directory of the local file system served as a back-end, confined beneath its root.
+#[derive(Debug, Clone)]
+pub struct LocalStorage {
+    root: PathBuf,
+}
+
+impl LocalStorage {
+    /// A back-end serving `root` (which should be absolute and must exist when used).
+    pub fn new(root: PathBuf) -> LocalStorage {
+        LocalStorage { root }
+    }
+
+    /// The configured root (as given, not canonicalised).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Runs `f(root, path)` on the blocking pool.
+    async fn run<T, F>(&self, path: &VirtualPath, f: F) -> Result<T, StorageError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Path, &VirtualPath) -> Result<T, StorageError> + Send + 'static,
+    {
+        let root = self.root.clone();
+        let path = path.clone();
+        blocking(move || f(&root, &path)).await
+    }
+}
+
+#[async_trait]
+impl Storage for LocalStorage {
+    async fn metadata(&self, path: &VirtualPath) -> Result<Entry, StorageError> {
+        self.run(path, |root, path| {
+            let loc = locate(root, path)?;
+            let (_, meta) = loc.object()?;
+            let name = path.file_name().unwrap_or("");
+            entry_from_metadata(name, meta).ok_or(StorageError::new(StorageErrorKind::NotFound))
+        })
+        .await
+    }
+
+    async fn list(&self, path: &VirtualPath) -> Result<EntryReceiver, StorageError> {
+        let (dir, root) = self
+            .run(path, |root, path| {
+                let loc = locate(root, path)?;
+                let (target, meta) = loc.object()?;
+                if !meta.is_dir() {
+                    return Err(StorageError::new(StorageErrorKind::WrongKind));
+                }
+                let dir = fs::read_dir(target).map_err(map_io)?;
+                Ok((dir, loc.root))
+            })
+            .await?;
+        let (tx, rx) = mpsc::channel(LIST_CHANNEL_DEPTH);
+        // Not awaited: the task fills the bounded channel as the reader drains it and stops
+        // when the receiver is dropped.
+        tokio::task::spawn_blocking(move || fill_listing(dir, &root, &tx));
+        Ok(rx)
+    }
+
+    async fn open_read(&self, path: &VirtualPath, offset: u64) -> Result<ReadHandle, StorageError> {
+        let (file, size) = self
+            .run(path, move |root, path| {
+                let loc = locate(root, path)?;
+                let (target, meta) = loc.object()?;
+                if !meta.is_file() {
+                    return Err(StorageError::new(StorageErrorKind::WrongKind));
+                }
+                let mut file = OpenOptions::new()
+                    .read(true)
+                    .custom_flags(libc::O_NOFOLLOW)
+                    .open(target)
+                    .map_err(map_io)?;
+                let meta = file.metadata().map_err(map_io)?;
+                if !meta.is_file() {
+                    return Err(StorageError::new(StorageErrorKind::WrongKind));
+                }
+                // An offset past the end is not an error: the reader then yields nothing.
+                file.seek(SeekFrom::Start(offset)).map_err(map_io)?;
+                Ok((file, meta.len()))
+            })
+            .await?;
+        Ok(ReadHandle {
+            reader: Box::new(tokio::fs::File::from_std(file)),
+            size,
+        })
+    }
+
+    /// Opens the upload target. The handle is a `tokio::fs::File`: callers must `flush` (or
+    /// `shutdown`) it to see write errors before reporting success.
+    async fn open_write(
+        &self,
+        path: &VirtualPath,
+        mode: WriteMode,
+    ) -> Result<WriteHandle, StorageError> {
+        let file = self
+            .run(path, move |root, path| {
+                if path.is_root() {
+                    return Err(StorageError::new(StorageErrorKind::WrongKind));
+                }
+                let loc = locate(root, path)?;
+                if let Some((_, meta)) = &loc.target {
+                    if meta.is_dir() {
+                        return Err(StorageError::new(StorageErrorKind::WrongKind));
+                    }
+                    if !meta.is_file() {
+                        // A FIFO or device: never opened.
+                        return Err(StorageError::new(if mode == WriteMode::CreateNew {
+                            StorageErrorKind::AlreadyExists
+                        } else {
+                            StorageErrorKind::PermissionDenied
+                        }));
+                    }
+                }
+                let target = loc.target.as_ref().map(|(p, _)| p.as_path());
+                let mut opts = OpenOptions::new();
+                opts.custom_flags(libc::O_NOFOLLOW);
+                match mode {
+                    WriteMode::Truncate => {
+                        opts.write(true).create(true).truncate(true);
+                        opts.open(target.unwrap_or(&loc.entry)).map_err(map_io)
+                    }
+                    WriteMode::Append => {
+                        opts.append(true).create(true);
+                        opts.open(target.unwrap_or(&loc.entry)).map_err(map_io)
+                    }
+                    WriteMode::CreateNew => {
+                        if target.is_some() {
+                            return Err(StorageError::new(StorageErrorKind::AlreadyExists));
+                        }
+                        opts.write(true).create_new(true);
+                        opts.open(&loc.entry).map_err(map_io)
+                    }
+                    WriteMode::Resume(offset) => {
+                        let target = target.ok_or(StorageError::new(StorageErrorKind::NotFound))?;
+                        let mut file = opts.write(true).open(target).map_err(map_io)?;
+                        let len = file.metadata().map_err(map_io)?.len();
+                        if len < offset {
+                            return Err(StorageError {
+                                kind: StorageErrorKind::Local,
+                                source: Some(io::Error::new(
+                                    io::ErrorKind::InvalidInput,
+                                    format!("resume offset {offset} is past the end ({len})"),
+                                )),
+                            });
+                        }
+                        file.set_len(offset).map_err(map_io)?;
+                        file.seek(SeekFrom::Start(offset)).map_err(map_io)?;
+                        Ok(file)
+                    }
+                }
+            })
+            .await?;
+        Ok(Box::new(tokio::fs::File::from_std(file)))
+    }
+
+    async fn remove_file(&self, path: &VirtualPath) -> Result<(), StorageError> {
+        self.run(path, |root, path| {
+            let loc = locate(root, path)?;
+            let (_, meta) = loc.object()?;
+            if meta.is_dir() {
+                return Err(StorageError::new(StorageErrorKind::WrongKind));
+            }
+            // The entry, not the target: deleting a link removes the link only.
+            fs::remove_file(&loc.entry).map_err(map_io)
+        })
+        .await
+    }
+
+    async fn create_dir(&self, path: &VirtualPath) -> Result<(), StorageError> {
+        self.run(path, |root, path| {
+            let loc = locate(root, path)?;
+            if path.is_root() || loc.target.is_some() {
+                return Err(StorageError::new(StorageErrorKind::AlreadyExists));
+            }
+            fs::create_dir(&loc.entry).map_err(map_io)
+        })
+        .await
+    }
+
+    async fn remove_dir(&self, path: &VirtualPath) -> Result<(), StorageError> {
+        self.run(path, |root, path| {
+            if path.is_root() {
+                return Err(StorageError::new(StorageErrorKind::PermissionDenied));
+            }
+            let loc = locate(root, path)?;
+            let (_, meta) = loc.object()?;
+            if !meta.is_dir() || loc.is_link {
+                return Err(StorageError::new(StorageErrorKind::WrongKind));
+            }
+            fs::remove_dir(&loc.entry).map_err(map_io)
+        })
+        .await
+    }
+
+    /// Renames the entries themselves (a link is renamed, not its target). Without `replace`
+    /// the existence check and the rename are two steps: a target created in between by
+    /// someone else is replaced (`renameat2(RENAME_NOREPLACE)` would need `unsafe` FFI).
+    async fn rename(
+        &self,
+        from: &VirtualPath,
+        to: &VirtualPath,
+        replace: bool,
+    ) -> Result<(), StorageError> {
+        let to = to.clone();
+        self.run(from, move |root, from| {
+            if from.is_root() || to.is_root() {
+                return Err(StorageError::new(StorageErrorKind::PermissionDenied));
+            }
+            let source = locate(root, from)?;
+            source.object()?;
+            let target = locate(root, &to)?;
+            if target.target.is_some() && !replace {
+                return Err(StorageError::new(StorageErrorKind::AlreadyExists));
+            }
+            fs::rename(&source.entry, &target.entry).map_err(map_io)
+        })
+        .await
+    }
+
+    async fn set_modified(
+        &self,
+        path: &VirtualPath,
+        unix_seconds: i64,
+    ) -> Result<(), StorageError> {
+        self.run(path, move |root, path| {
+            let time = system_time(unix_seconds).ok_or_else(|| StorageError {
+                kind: StorageErrorKind::Local,
+                source: Some(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "time out of range",
+                )),
+            })?;
+            let loc = locate(root, path)?;
+            let (target, _) = loc.object()?;
+            let file = OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(target)
+                .map_err(map_io)?;
+            file.set_modified(time).map_err(map_io)
+        })
+        .await
+    }
+}
+
+/// Where a back-end path lives on disk, after the confinement checks.
+struct Located {
+    /// The canonical root.
+    root: PathBuf,
+    /// The entry itself: canonical parent joined with the final name, the final component not
+    /// followed (the canonical root for `/`).
+    entry: PathBuf,
+    /// What the entry denotes, its final link followed: a canonical path inside the root and
+    /// its metadata. `None` when the entry does not exist.
+    target: Option<(PathBuf, Metadata)>,
+    /// The entry is a link (to something inside the root).
+    is_link: bool,
+}
+
+impl Located {
+    /// The existing file or directory the path names; `NotFound` for nothing or for
+    /// objects that are never served (FIFOs, sockets, devices).
+    fn object(&self) -> Result<(&Path, &Metadata), StorageError> {
+        match &self.target {
+            Some((path, meta)) if meta.is_file() || meta.is_dir() => Ok((path, meta)),
+            _ => Err(StorageError::new(StorageErrorKind::NotFound)),
+        }
+    }
+}
+
+/// Resolves `path` beneath `root` (see the module documentation for the rules).
+fn locate(root: &Path, path: &VirtualPath) -> Result<Located, StorageError> {
+    let segments = path.segments();
+    for segment in segments {
+        check_segment(segment)?;
+    }
+    let root = canonical_root(root)?;
+    let Some((name, parents)) = segments.split_last() else {
+        let meta = fs::metadata(&root).map_err(map_io)?;
+        return Ok(Located {
+            entry: root.clone(),
+            target: Some((root.clone(), meta)),
+            is_link: false,
+            root,
+        });
+    };
+    let parent = confine_dir(&root, parents)?;
+    let entry = parent.join(name);
+    match fs::symlink_metadata(&entry) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Located {
+            root,
+            entry,
+            target: None,
+            is_link: false,
+        }),
+        Err(e) => Err(map_io(e)),
+        Ok(meta) if meta.file_type().is_symlink() => {
+            let target = follow_inside(&root, &entry).ok_or_else(escape)?;
+            Ok(Located {
+                root,
+                entry,
+                target: Some(target),
+                is_link: true,
+            })
+        }
+        Ok(meta) => Ok(Located {
+            root,
+            target: Some((entry.clone(), meta)),
+            entry,
+            is_link: false,
+        }),
+    }
+}
+
+/// The canonical root; `NotFound` when it is missing or not a directory.
+fn canonical_root(root: &Path) -> Result<PathBuf, StorageError> {
+    let canonical = fs::canonicalize(root).map_err(map_io)?;
+    if fs::metadata(&canonical).map_err(map_io)?.is_dir() {
+        Ok(canonical)
+    } else {
+        Err(StorageError::new(StorageErrorKind::NotFound))
+    }
+}
+
+/// The canonical directory `root/segments…`, which must exist inside the root.
+fn confine_dir(root: &Path, segments: &[String]) -> Result<PathBuf, StorageError> {
+    if segments.is_empty() {
+        return Ok(root.to_path_buf());
+    }
+    match fs::canonicalize(join(root, segments)) {
+        Ok(dir) if !dir.starts_with(root) => Err(escape()),
+        Ok(dir) => {
+            if fs::metadata(&dir).map_err(map_io)?.is_dir() {
+                Ok(dir)
+            } else {
+                Err(StorageError::new(StorageErrorKind::WrongKind))
+            }
+        }
+        Err(e) => Err(explain_unresolved(root, segments, e)),
+    }
+}
+
+/// `root/segments…` does not resolve: usually `NotFound` (or `WrongKind`), but
+/// `NameNotAllowed` when the deepest existing ancestor lies outside the root or the next
+/// component is a link that does not resolve — so the answer never reveals whether
+/// something exists outside the root.
+fn explain_unresolved(root: &Path, segments: &[String], err: io::Error) -> StorageError {
+    for depth in (0..segments.len()).rev() {
+        let Ok(ancestor) = fs::canonicalize(join(root, &segments[..depth])) else {
+            continue;
+        };
+        if !ancestor.starts_with(root) {
+            return escape();
+        }
+        let next = ancestor.join(&segments[depth]);
+        if fs::symlink_metadata(next).is_ok_and(|m| m.file_type().is_symlink()) {
+            return escape();
+        }
+        break;
+    }
+    map_io(err)
+}
+
+/// Follows the link `path` if it resolves to an existing object inside `root`.
+fn follow_inside(root: &Path, path: &Path) -> Option<(PathBuf, Metadata)> {
+    let target = fs::canonicalize(path).ok()?;
+    if !target.starts_with(root) {
+        return None;
+    }
+    let meta = fs::metadata(&target).ok()?;
+    Some((target, meta))
+}
+
+/// Defence in depth: a `VirtualPath` segment is already clean, but a segment that is not
+/// must never reach `Path::push` (an absolute one would replace the whole path).
+fn check_segment(segment: &str) -> Result<(), StorageError> {
+    if segment.is_empty()
+        || segment == "."
+        || segment == ".."
+        || segment.contains('/')
+        || segment.chars().any(char::is_control)
+    {
+        Err(StorageError::new(StorageErrorKind::NameNotAllowed))
+    } else {
+        Ok(())
+    }
+}
+
+fn join(root: &Path, segments: &[String]) -> PathBuf {
+    let mut path = root.to_path_buf();
+    path.extend(segments);
+    path
+}
+
+fn escape() -> StorageError {
+    StorageError::new(StorageErrorKind::NameNotAllowed)
+}
+
+/// `io::Error` → `StorageError`, with `ELOOP` (what `O_NOFOLLOW` reports for a link) as
+/// `NameNotAllowed`.
+fn map_io(e: io::Error) -> StorageError {
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        StorageError {
+            kind: StorageErrorKind::NameNotAllowed,
+            source: Some(e),
+        }
+    } else {
+        StorageError::from(e)
+    }
+}
+
+/// A neutral entry for a file or directory (`None` for other objects). Directories report
+/// size 0.
+fn entry_from_metadata(name: &str, meta: &Metadata) -> Option<Entry> {
+    let (kind, size) = if meta.is_dir() {
+        (EntryKind::Dir, 0)
+    } else if meta.is_file() {
+        (EntryKind::File, meta.len())
+    } else {
+        return None;
+    };
+    Some(Entry {
+        name: name.to_string(),
+        kind,
+        size,
+        modified: meta.mtime(),
+        mode: meta.mode() & 0o7777,
+        nlink: meta.nlink(),
+    })
+}
+
+/// Streams a directory's entries into `tx` (runs on the blocking pool); returns how many
+/// were delivered.
+fn fill_listing(
+    dir: ReadDir,
+    root: &Path,
+    tx: &mpsc::Sender<Result<Entry, StorageError>>,
+) -> usize {
+    let mut sent = 0;
+    for item in dir {
+        let item = match item {
+            Ok(item) => item,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(map_io(e)));
+                return sent;
+            }
+        };
+        let Some(entry) = listing_entry(root, &item) else {
+            continue;
+        };
+        if tx.blocking_send(Ok(entry)).is_err() {
+            // The reader went away (transfer aborted): stop reading the directory.
+            return sent;
+        }
+        sent += 1;
+    }
+    sent
+}
+
+/// One listing entry, or `None` for what listings leave out (see the module documentation).
+/// An entry that vanished or cannot be inspected is left out too (it raced with a delete, or
+/// the file system refuses to say what it is).
+fn listing_entry(root: &Path, item: &fs::DirEntry) -> Option<Entry> {
+    let name = item.file_name().into_string().ok()?;
+    check_segment(&name).ok()?;
+    let file_type = item.file_type().ok()?;
+    let meta = if file_type.is_symlink() {
+        follow_inside(root, &item.path())?.1
+    } else {
+        match item.metadata() {
+            Ok(meta) => meta,
+            Err(e) => {
+                tracing::debug!(name, error = %e, "directory entry left out of a listing");
+                return None;
+            }
+        }
+    };
+    entry_from_metadata(&name, &meta)
+}
+
+fn system_time(unix_seconds: i64) -> Option<SystemTime> {
+    let magnitude = Duration::from_secs(unix_seconds.unsigned_abs());
+    if unix_seconds >= 0 {
+        UNIX_EPOCH.checked_add(magnitude)
+    } else {
+        UNIX_EPOCH.checked_sub(magnitude)
+    }
+}
+
+/// Runs blocking file system work on tokio's blocking pool.
+async fn blocking<T, F>(f: F) -> Result<T, StorageError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, StorageError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StorageError {
+            kind: StorageErrorKind::Local,
+            source: Some(io::Error::other(e)),
+        })?
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs::File;
+    use std::os::unix::fs::symlink;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    /// A root with `dir/inner.txt`, `file.txt`, and a sibling "outside" folder holding a
+    /// secret, linked from inside the root as `out` (directory), `secret` (file) and `etc`.
+    struct Fixture {
+        _tmp: tempfile::TempDir,
+        root: PathBuf,
+        outside: PathBuf,
+        storage: LocalStorage,
+    }
+
+    fn fixture() -> Fixture {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("root");
+        let outside = tmp.path().join("outside");
+        fs::create_dir_all(root.join("dir")).unwrap();
+        fs::create_dir_all(&outside).unwrap();
+        fs::write(root.join("file.txt"), b"hello world").unwrap();
+        fs::write(root.join("dir/inner.txt"), b"inner").unwrap();
+        fs::write(outside.join("secret.txt"), b"top secret").unwrap();
+        symlink(&outside, root.join("out")).unwrap();
+        symlink(outside.join("secret.txt"), root.join("secret")).unwrap();
+        symlink("/etc", root.join("etc")).unwrap();
+        let storage = LocalStorage::new(root.clone());
+        Fixture {
+            _tmp: tmp,
+            root,
+            outside,
+            storage,
+        }
+    }
+
+    fn vp(path: &str) -> VirtualPath {
+        VirtualPath::from_segments(path.split('/').filter(|s| !s.is_empty())).unwrap()
+    }
+
+    fn kind<T>(result: Result<T, StorageError>) -> StorageErrorKind {
+        match result {
+            Ok(_) => panic!("expected an error"),
+            Err(e) => e.kind,
+        }
+    }
+
+    async fn read_all(storage: &LocalStorage, path: &str, offset: u64) -> (Vec<u8>, u64) {
+        let mut handle = storage.open_read(&vp(path), offset).await.unwrap();
+        let mut bytes = Vec::new();
+        handle.reader.read_to_end(&mut bytes).await.unwrap();
+        (bytes, handle.size)
+    }
+
+    async fn write_all(storage: &LocalStorage, path: &str, mode: WriteMode, data: &[u8]) {
+        let mut w = storage.open_write(&vp(path), mode).await.unwrap();
+        w.write_all(data).await.unwrap();
+        w.shutdown().await.unwrap();
+    }
+
+    async fn names(storage: &LocalStorage, path: &str) -> Vec<String> {
+        let mut rx = storage.list(&vp(path)).await.unwrap();
+        let mut names = Vec::new();
+        while let Some(entry) = rx.recv().await {
+            names.push(entry.unwrap().name);
+        }
+        names.sort();
+        names
+    }
+
+    const OUTWARD: [&str; 5] = ["out", "out/secret.txt", "secret", "etc", "etc/passwd"];
+
+    #[tokio::test]
+    async fn links_pointing_outside_are_refused_for_reads() {
+        let f = fixture();
+        for path in OUTWARD {
+            let p = vp(path);
+            let name_not_allowed = StorageErrorKind::NameNotAllowed;
+            assert_eq!(
+                kind(f.storage.metadata(&p).await),
+                name_not_allowed,
+                "{path}"
+            );
+            assert_eq!(
+                kind(f.storage.open_read(&p, 0).await),
+                name_not_allowed,
+                "{path}"
+            );
+            assert_eq!(kind(f.storage.list(&p).await), name_not_allowed, "{path}");
+            assert_eq!(kind(f.storage.set_modified(&p, 0).await), name_not_allowed);
+        }
+    }
+
+    #[tokio::test]
+    async fn missing_paths_behind_outward_links_are_refused_the_same_way() {
+        let f = fixture();
+        // Whether the name exists outside must not change the answer.
+        for path in [
+            "out/nothing",
+            "out/nothing/deeper",
+            "etc/no-such-file",
+            "etc/passwd/x",
+        ] {
+            let p = vp(path);
+            assert_eq!(
+                kind(f.storage.metadata(&p).await),
+                StorageErrorKind::NameNotAllowed,
+                "{path}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn links_pointing_outside_are_refused_for_writes() {
+        let f = fixture();
+        for mode in [
+            WriteMode::Truncate,
+            WriteMode::Append,
+            WriteMode::CreateNew,
+            WriteMode::Resume(0),
+        ] {
+            for path in ["out/new.txt", "out/secret.txt", "secret", "etc/wharf-test"] {
+                assert_eq!(
+                    kind(f.storage.open_write(&vp(path), mode).await),
+                    StorageErrorKind::NameNotAllowed,
+                    "{path} {mode:?}"
+                );
+            }
+        }
+        for path in ["out/sub", "etc/wharf-test"] {
+            assert_eq!(
+                kind(f.storage.create_dir(&vp(path)).await),
+                StorageErrorKind::NameNotAllowed
+            );
+        }
+        assert_eq!(
+            kind(f.storage.remove_file(&vp("out/secret.txt")).await),
+            StorageErrorKind::NameNotAllowed
+        );
+        assert_eq!(
+            kind(
+                f.storage
+                    .rename(&vp("file.txt"), &vp("out/stolen"), false)
+                    .await
+            ),
+            StorageErrorKind::NameNotAllowed
+        );
+        assert_eq!(
+            kind(
+                f.storage
+                    .rename(&vp("out/secret.txt"), &vp("mine"), false)
+                    .await
+            ),
+            StorageErrorKind::NameNotAllowed
+        );
+        // Nothing changed outside.
+        assert_eq!(
+            fs::read(f.outside.join("secret.txt")).unwrap(),
+            b"top secret"
+        );
+        assert_eq!(fs::read_dir(&f.outside).unwrap().count(), 1);
+        assert!(f.root.join("file.txt").exists());
+    }
+
+    #[tokio::test]
+    async fn dangling_links_are_never_followed() {
+        let f = fixture();
+        let target = f.outside.join("created-through-link");
+        symlink(&target, f.root.join("dangling")).unwrap();
+        for mode in [WriteMode::Truncate, WriteMode::Append, WriteMode::CreateNew] {
+            assert_eq!(
+                kind(f.storage.open_write(&vp("dangling"), mode).await),
+                StorageErrorKind::NameNotAllowed
+            );
+        }
+        assert_eq!(
+            kind(f.storage.metadata(&vp("dangling")).await),
+            StorageErrorKind::NameNotAllowed
+        );
+        assert!(!target.exists());
+    }
+
+    #[tokio::test]
+    async fn listings_leave_out_links_that_escape() {
+        let f = fixture();
+        symlink(f.outside.join("nowhere"), f.root.join("dangling")).unwrap();
+        assert_eq!(names(&f.storage, "/").await, ["dir", "file.txt"]);
+    }
+
+    #[tokio::test]
+    async fn links_inside_the_root_are_transparent() {
+        let f = fixture();
+        symlink(f.root.join("dir"), f.root.join("dirlink")).unwrap();
+        symlink("file.txt", f.root.join("filelink")).unwrap();
+        let meta = f.storage.metadata(&vp("filelink")).await.unwrap();
+        assert_eq!(
+            (meta.name.as_str(), meta.kind, meta.size),
+            ("filelink", EntryKind::File, 11)
+        );
+        assert_eq!(
+            read_all(&f.storage, "dirlink/inner.txt", 0).await.0,
+            b"inner"
+        );
+        assert_eq!(read_all(&f.storage, "filelink", 6).await.0, b"world");
+        assert_eq!(names(&f.storage, "dirlink").await, ["inner.txt"]);
+        let mut rx = f.storage.list(&VirtualPath::root()).await.unwrap();
+        let mut entries = Vec::new();
+        while let Some(e) = rx.recv().await {
+            entries.push(e.unwrap());
+        }
+        entries.sort_by(|a, b| a.name.cmp(&b.name));
+        let kinds: Vec<_> = entries.iter().map(|e| (e.name.as_str(), e.kind)).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("dir", EntryKind::Dir),
+                ("dirlink", EntryKind::Dir),
+                ("file.txt", EntryKind::File),
+                ("filelink", EntryKind::File),
+            ]
+        );
+        // Writing through a link writes the target; deleting the link keeps the target.
+        write_all(&f.storage, "dirlink/new.txt", WriteMode::Truncate, b"n").await;
+        assert_eq!(fs::read(f.root.join("dir/new.txt")).unwrap(), b"n");
+        f.storage.remove_file(&vp("filelink")).await.unwrap();
+        assert!(f.root.join("file.txt").exists());
+        assert!(fs::symlink_metadata(f.root.join("filelink")).is_err());
+    }
+
+    #[tokio::test]
+    async fn metadata_reports_kind_size_time_mode_and_links() {
+        let f = fixture();
+        let file = f.storage.metadata(&vp("file.txt")).await.unwrap();
+        let disk = fs::metadata(f.root.join("file.txt")).unwrap();
+        assert_eq!(file.name, "file.txt");
+        assert_eq!(file.kind, EntryKind::File);
+        assert_eq!(file.size, 11);
+        assert_eq!(file.modified, disk.mtime());
+        assert_eq!(file.mode, disk.mode() & 0o7777);
+        assert_eq!(file.nlink, 1);
+        let dir = f.storage.metadata(&vp("dir")).await.unwrap();
+        assert_eq!((dir.kind, dir.size), (EntryKind::Dir, 0));
+        let root = f.storage.metadata(&VirtualPath::root()).await.unwrap();
+        assert_eq!((root.name.as_str(), root.kind), ("", EntryKind::Dir));
+        assert_eq!(
+            kind(f.storage.metadata(&vp("missing")).await),
+            StorageErrorKind::NotFound
+        );
+        assert_eq!(
+            kind(f.storage.metadata(&vp("file.txt/below")).await),
+            StorageErrorKind::WrongKind
+        );
+    }
+
+    #[tokio::test]
+    async fn missing_root_is_not_found() {
+        let tmp = tempfile::tempdir().unwrap();
+        let storage = LocalStorage::new(tmp.path().join("absent"));
+        assert_eq!(
+            kind(storage.metadata(&VirtualPath::root()).await),
+            StorageErrorKind::NotFound
+        );
+        assert_eq!(
+            kind(storage.list(&VirtualPath::root()).await),
+            StorageErrorKind::NotFound
+        );
+        assert_eq!(
+            kind(storage.open_write(&vp("x"), WriteMode::Truncate).await),
+            StorageErrorKind::NotFound
+        );
+        assert!(!tmp.path().join("absent").exists());
+    }
+
+    #[tokio::test]
+    async fn special_files_are_hidden_and_never_opened() {
+        let f = fixture();
+        let socket = std::os::unix::net::UnixListener::bind(f.root.join("sock")).unwrap();
+        assert_eq!(names(&f.storage, "/").await, ["dir", "file.txt"]);
+        assert_eq!(
+            kind(f.storage.metadata(&vp("sock")).await),
+            StorageErrorKind::NotFound
+        );
+        assert_eq!(
+            kind(f.storage.open_read(&vp("sock"), 0).await),
+            StorageErrorKind::NotFound
+        );
+        assert_eq!(
+            kind(
+                f.storage
+                    .open_write(&vp("sock"), WriteMode::CreateNew)
+                    .await
+            ),
+            StorageErrorKind::AlreadyExists
+        );
+        assert_eq!(
+            kind(f.storage.open_write(&vp("sock"), WriteMode::Truncate).await),
+            StorageErrorKind::PermissionDenied
+        );
+        drop(socket);
+    }
+
+    #[tokio::test]
+    async fn open_read_seeks_and_reports_total_size() {
+        let f = fixture();
+        assert_eq!(
+            read_all(&f.storage, "file.txt", 0).await,
+            (b"hello world".to_vec(), 11)
+        );
+        assert_eq!(
+            read_all(&f.storage, "file.txt", 6).await,
+            (b"world".to_vec(), 11)
+        );
+        assert_eq!(read_all(&f.storage, "file.txt", 11).await, (Vec::new(), 11));
+        assert_eq!(read_all(&f.storage, "file.txt", 50).await, (Vec::new(), 11));
+        assert_eq!(
+            kind(f.storage.open_read(&vp("dir"), 0).await),
+            StorageErrorKind::WrongKind
+        );
+        assert_eq!(
+            kind(f.storage.open_read(&VirtualPath::root(), 0).await),
+            StorageErrorKind::WrongKind
+        );
+        assert_eq!(
+            kind(f.storage.open_read(&vp("nope"), 0).await),
+            StorageErrorKind::NotFound
+        );
+    }
+
+    #[tokio::test]
+    async fn truncate_creates_and_replaces() {
+        let f = fixture();
+        write_all(
+            &f.storage,
+            "dir/new.bin",
+            WriteMode::Truncate,
+            b"first version",
+        )
+        .await;
+        assert_eq!(
+            fs::read(f.root.join("dir/new.bin")).unwrap(),
+            b"first version"
+        );
+        write_all(&f.storage, "dir/new.bin", WriteMode::Truncate, b"v2").await;
+        assert_eq!(fs::read(f.root.join("dir/new.bin")).unwrap(), b"v2");
+        assert_eq!(
+            kind(
+                f.storage
+                    .open_write(&vp("no-dir/x"), WriteMode::Truncate)
+                    .await
+            ),
+            StorageErrorKind::NotFound
+        );
+    }
+
+    #[tokio::test]
+    async fn append_creates_or_appends() {
+        let f = fixture();
+        write_all(&f.storage, "file.txt", WriteMode::Append, b"!!").await;
+        assert_eq!(fs::read(f.root.join("file.txt")).unwrap(), b"hello world!!");
+        write_all(&f.storage, "log", WriteMode::Append, b"a").await;
+        write_all(&f.storage, "log", WriteMode::Append, b"b").await;
+        assert_eq!(fs::read(f.root.join("log")).unwrap(), b"ab");
+    }
+
+    #[tokio::test]
+    async fn create_new_refuses_existing_names() {
+        let f = fixture();
+        write_all(&f.storage, "unique", WriteMode::CreateNew, b"u").await;
+        assert_eq!(fs::read(f.root.join("unique")).unwrap(), b"u");
+        for existing in ["unique", "file.txt"] {
+            assert_eq!(
+                kind(
+                    f.storage
+                        .open_write(&vp(existing), WriteMode::CreateNew)
+                        .await
+                ),
+                StorageErrorKind::AlreadyExists
+            );
+        }
+        assert_eq!(fs::read(f.root.join("file.txt")).unwrap(), b"hello world");
+    }
+
+    #[tokio::test]
+    async fn resume_keeps_the_prefix_and_writes_from_the_offset() {
+        let f = fixture();
+        write_all(&f.storage, "file.txt", WriteMode::Resume(6), b"there").await;
+        assert_eq!(fs::read(f.root.join("file.txt")).unwrap(), b"hello there");
+        // Bytes after the offset are dropped even when the new data is shorter.
+        write_all(&f.storage, "file.txt", WriteMode::Resume(5), b"!").await;
+        assert_eq!(fs::read(f.root.join("file.txt")).unwrap(), b"hello!");
+        // Offset equal to the size appends.
+        write_all(&f.storage, "file.txt", WriteMode::Resume(6), b"?").await;
+        assert_eq!(fs::read(f.root.join("file.txt")).unwrap(), b"hello!?");
+        write_all(&f.storage, "file.txt", WriteMode::Resume(0), b"x").await;
+        assert_eq!(fs::read(f.root.join("file.txt")).unwrap(), b"x");
+    }
+
+    #[tokio::test]
+    async fn resume_needs_an_existing_long_enough_file() {
+        let f = fixture();
+        assert_eq!(
+            kind(
+                f.storage
+                    .open_write(&vp("absent"), WriteMode::Resume(0))
+                    .await
+            ),
+            StorageErrorKind::NotFound
+        );
+        assert_eq!(
+            kind(
+                f.storage
+                    .open_write(&vp("file.txt"), WriteMode::Resume(12))
+                    .await
+            ),
+            StorageErrorKind::Local
+        );
+        assert_eq!(fs::read(f.root.join("file.txt")).unwrap(), b"hello world");
+    }
+
+    #[tokio::test]
+    async fn writes_to_directories_are_refused() {
+        let f = fixture();
+        for mode in [
+            WriteMode::Truncate,
+            WriteMode::Append,
+            WriteMode::Resume(0),
+            WriteMode::CreateNew,
+        ] {
+            assert_eq!(
+                kind(f.storage.open_write(&vp("dir"), mode).await),
+                StorageErrorKind::WrongKind
+            );
+            assert_eq!(
+                kind(f.storage.open_write(&VirtualPath::root(), mode).await),
+                StorageErrorKind::WrongKind
+            );
+        }
+        assert!(f.root.join("dir").is_dir());
+    }
+
+    #[tokio::test]
+    async fn remove_file_deletes_files_only() {
+        let f = fixture();
+        f.storage.remove_file(&vp("dir/inner.txt")).await.unwrap();
+        assert!(!f.root.join("dir/inner.txt").exists());
+        assert_eq!(
+            kind(f.storage.remove_file(&vp("dir/inner.txt")).await),
+            StorageErrorKind::NotFound
+        );
+        assert_eq!(
+            kind(f.storage.remove_file(&vp("dir")).await),
+            StorageErrorKind::WrongKind
+        );
+        assert!(f.root.join("dir").is_dir());
+    }
+
+    #[tokio::test]
+    async fn create_and_remove_directories() {
+        let f = fixture();
+        f.storage.create_dir(&vp("dir/sub")).await.unwrap();
+        assert!(f.root.join("dir/sub").is_dir());
+        assert_eq!(
+            kind(f.storage.create_dir(&vp("dir/sub")).await),
+            StorageErrorKind::AlreadyExists
+        );
+        assert_eq!(
+            kind(f.storage.create_dir(&vp("file.txt")).await),
+            StorageErrorKind::AlreadyExists
+        );
+        assert_eq!(
+            kind(f.storage.create_dir(&vp("a/b")).await),
+            StorageErrorKind::NotFound
+        );
+        assert_eq!(
+            kind(f.storage.create_dir(&VirtualPath::root()).await),
+            StorageErrorKind::AlreadyExists
+        );
+        assert_eq!(
+            kind(f.storage.remove_dir(&vp("dir")).await),
+            StorageErrorKind::NotEmpty
+        );
+        assert_eq!(
+            kind(f.storage.remove_dir(&vp("file.txt")).await),
+            StorageErrorKind::WrongKind
+        );
+        f.storage.remove_dir(&vp("dir/sub")).await.unwrap();
+        assert!(!f.root.join("dir/sub").exists());
+        assert_eq!(
+            kind(f.storage.remove_dir(&vp("dir/sub")).await),
+            StorageErrorKind::NotFound
+        );
+        assert_eq!(
+            kind(f.storage.remove_dir(&VirtualPath::root()).await),
+            StorageErrorKind::PermissionDenied
+        );
+        assert!(f.root.is_dir());
+    }
+
+    #[tokio::test]
+    async fn rename_moves_and_respects_replace() {
+        let f = fixture();
+        f.storage
+            .rename(&vp("file.txt"), &vp("dir/moved.txt"), false)
+            .await
+            .unwrap();
+        assert_eq!(
+            fs::read(f.root.join("dir/moved.txt")).unwrap(),
+            b"hello world"
+        );
+        assert!(!f.root.join("file.txt").exists());
+
+        fs::write(f.root.join("other"), b"other").unwrap();
+        assert_eq!(
+            kind(
+                f.storage
+                    .rename(&vp("other"), &vp("dir/moved.txt"), false)
+                    .await
+            ),
+            StorageErrorKind::AlreadyExists
+        );
+        assert_eq!(
+            fs::read(f.root.join("dir/moved.txt")).unwrap(),
+            b"hello world"
+        );
+        f.storage
+            .rename(&vp("other"), &vp("dir/moved.txt"), true)
+            .await
+            .unwrap();
+        assert_eq!(fs::read(f.root.join("dir/moved.txt")).unwrap(), b"other");
+        assert!(!f.root.join("other").exists());
+
+        // Directories move too.
+        f.storage
+            .rename(&vp("dir"), &vp("renamed"), false)
+            .await
+            .unwrap();
+        assert!(f.root.join("renamed/moved.txt").exists());
+        assert_eq!(
+            kind(f.storage.rename(&vp("missing"), &vp("x"), true).await),
+            StorageErrorKind::NotFound
+        );
+    }
+
+    #[tokio::test]
+    async fn the_root_is_never_renamed() {
+        let f = fixture();
+        assert_eq!(
+            kind(f.storage.rename(&VirtualPath::root(), &vp("x"), true).await),
+            StorageErrorKind::PermissionDenied
+        );
+        assert_eq!(
+            kind(
+                f.storage
+                    .rename(&vp("dir"), &VirtualPath::root(), true)
+                    .await
+            ),
+            StorageErrorKind::PermissionDenied
+        );
+        assert!(f.root.join("dir").is_dir());
+    }
+
+    #[tokio::test]
+    async fn set_modified_changes_mtime() {
+        let f = fixture();
+        f.storage
+            .set_modified(&vp("file.txt"), 1_600_000_000)
+            .await
+            .unwrap();
+        assert_eq!(
+            fs::metadata(f.root.join("file.txt")).unwrap().mtime(),
+            1_600_000_000
+        );
+        f.storage
+            .set_modified(&vp("dir"), 1_000_000_000)
+            .await
+            .unwrap();
+        let entry = f.storage.metadata(&vp("dir")).await.unwrap();
+        assert_eq!(entry.modified, 1_000_000_000);
+        assert_eq!(
+            kind(f.storage.set_modified(&vp("missing"), 0).await),
+            StorageErrorKind::NotFound
+        );
+    }
+
+    #[tokio::test]
+    async fn list_of_a_file_is_wrong_kind() {
+        let f = fixture();
+        assert_eq!(
+            kind(f.storage.list(&vp("file.txt")).await),
+            StorageErrorKind::WrongKind
+        );
+        assert_eq!(
+            kind(f.storage.list(&vp("missing")).await),
+            StorageErrorKind::NotFound
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn listing_streams_a_hundred_thousand_entries() {
+        const COUNT: usize = 100_000;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("big");
+        let dir2 = dir.clone();
+        tokio::task::spawn_blocking(move || {
+            fs::create_dir(&dir2).unwrap();
+            for i in 0..COUNT {
+                File::create(dir2.join(format!("f{i:06}"))).unwrap();
+            }
+        })
+        .await
+        .unwrap();
+        let storage = LocalStorage::new(tmp.path().to_path_buf());
+        let mut rx = storage.list(&vp("big")).await.unwrap();
+        assert_eq!(rx.max_capacity(), LIST_CHANNEL_DEPTH);
+        let mut seen = vec![false; COUNT];
+        let mut count = 0;
+        while let Some(entry) = rx.recv().await {
+            let entry = entry.unwrap();
+            let index: usize = entry.name[1..].parse().unwrap();
+            assert!(!seen[index], "duplicate {}", entry.name);
+            seen[index] = true;
+            count += 1;
+        }
+        assert_eq!(count, COUNT);
+        assert!(seen.iter().all(|s| *s));
+    }
+
+    #[tokio::test]
+    async fn the_producer_stays_bounded_and_stops_when_the_reader_leaves() {
+        let total = LIST_CHANNEL_DEPTH * 4;
+        let tmp = tempfile::tempdir().unwrap();
+        for i in 0..total {
+            fs::write(tmp.path().join(format!("f{i}")), b"").unwrap();
+        }
+        let root = fs::canonicalize(tmp.path()).unwrap();
+        let dir = fs::read_dir(&root).unwrap();
+        let (tx, mut rx) = mpsc::channel(LIST_CHANNEL_DEPTH);
+        let producer = tokio::task::spawn_blocking(move || fill_listing(dir, &root, &tx));
+        assert!(rx.recv().await.unwrap().is_ok());
+        // Let the producer fill the channel and block on it.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        drop(rx);
+        let sent = producer.await.unwrap();
+        assert!(sent <= LIST_CHANNEL_DEPTH + 1, "sent {sent}");
+    }
+}

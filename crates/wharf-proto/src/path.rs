@@ -32,9 +32,39 @@ impl VirtualPath {
     /// Resolves a client argument against `self` (the current directory): absolute
     /// arguments start at the root; `.`/`..`/empty segments are normalised; `..` never
     /// goes above the root. A `~` argument is not special. `max_len` caps the result.
+    ///
+    /// `max_len` is compared with the length in bytes of the displayed result
+    /// (`/a/b` is 4). Control characters (C0, DEL, C1) anywhere in `arg`, even in a
+    /// segment a later `..` would remove, give [`PathError::ForbiddenCharacter`].
+    /// Only `/` separates segments: `\` and `%2e` are ordinary characters.
     pub fn join(&self, arg: &str, max_len: usize) -> Result<VirtualPath, PathError> {
-        let _ = (arg, max_len);
-        todo!()
+        if arg.chars().any(char::is_control) {
+            return Err(PathError::ForbiddenCharacter);
+        }
+        let mut segments = if arg.starts_with('/') {
+            Vec::new()
+        } else {
+            self.segments.clone()
+        };
+        let mut len = display_len(&segments);
+        for seg in arg.split('/') {
+            match seg {
+                "" | "." => {}
+                ".." => {
+                    if let Some(popped) = segments.pop() {
+                        len -= popped.len() + 1;
+                    }
+                }
+                _ => {
+                    len += seg.len() + 1;
+                    segments.push(seg.to_owned());
+                }
+            }
+        }
+        if len.max(1) > max_len {
+            return Err(PathError::TooLong);
+        }
+        Ok(VirtualPath { segments })
     }
 
     /// Builds from already-clean segments (e.g. from configuration); returns `None` if
@@ -44,8 +74,12 @@ impl VirtualPath {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let _ = segments;
-        todo!()
+        let segments: Vec<String> = segments.into_iter().map(Into::into).collect();
+        if segments.iter().all(|s| is_clean_segment(s)) {
+            Some(VirtualPath { segments })
+        } else {
+            None
+        }
     }
 
     /// The segments, outermost first.
@@ -60,7 +94,9 @@ impl VirtualPath {
 
     /// The parent (`/` for `/`).
     pub fn parent(&self) -> VirtualPath {
-        todo!()
+        let mut segments = self.segments.clone();
+        segments.pop();
+        VirtualPath { segments }
     }
 
     /// Last segment, `None` for `/`.
@@ -70,27 +106,49 @@ impl VirtualPath {
 
     /// Appends one clean segment (`None` if the segment is not clean).
     pub fn child(&self, name: &str) -> Option<VirtualPath> {
-        let _ = name;
-        todo!()
+        if !is_clean_segment(name) {
+            return None;
+        }
+        let mut segments = self.segments.clone();
+        segments.push(name.to_owned());
+        Some(VirtualPath { segments })
     }
 
     /// True when `prefix` is `self` or an ancestor of it (segment-wise, case-sensitive).
     pub fn starts_with(&self, prefix: &VirtualPath) -> bool {
-        let _ = prefix;
-        todo!()
+        self.segments.starts_with(&prefix.segments)
     }
 
     /// `self` with `prefix` removed, as a path under `/`; `None` if not a prefix.
     pub fn strip_prefix(&self, prefix: &VirtualPath) -> Option<VirtualPath> {
-        let _ = prefix;
-        todo!()
+        self.segments
+            .strip_prefix(prefix.segments.as_slice())
+            .map(|rest| VirtualPath {
+                segments: rest.to_vec(),
+            })
     }
 
     /// `self` followed by all segments of `rest`.
     pub fn concat(&self, rest: &VirtualPath) -> VirtualPath {
-        let _ = rest;
-        todo!()
+        let mut segments = self.segments.clone();
+        segments.extend(rest.segments.iter().cloned());
+        VirtualPath { segments }
     }
+
+    /// Length in bytes of the displayed form (`/` is 1, `/a/b` is 4).
+    pub fn display_len(&self) -> usize {
+        display_len(&self.segments).max(1)
+    }
+}
+
+/// Sum of `1 + len` over the segments (0 for the root).
+fn display_len(segments: &[String]) -> usize {
+    segments.iter().map(|s| s.len() + 1).sum()
+}
+
+/// Non-empty, not `.`/`..`, no `/`, no control character.
+fn is_clean_segment(s: &str) -> bool {
+    !s.is_empty() && s != "." && s != ".." && !s.contains('/') && !s.chars().any(char::is_control)
 }
 
 impl fmt::Display for VirtualPath {
