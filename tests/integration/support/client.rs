@@ -459,3 +459,65 @@ pub fn eprt_arg(addr: SocketAddr) -> String {
     let proto = if addr.is_ipv4() { 1 } else { 2 };
     format!("|{proto}|{}|{}|", addr.ip(), addr.port())
 }
+
+/// A passive data connection with a small receive buffer, read at the test's pace (so a
+/// download stays in progress as long as the test wants).
+pub struct SlowReader {
+    /// The data connection.
+    pub stream: TcpStream,
+    /// Bytes read so far.
+    pub received: Vec<u8>,
+}
+
+impl SlowReader {
+    /// Connects to a passive address with an 8 KiB receive buffer.
+    pub async fn connect(addr: SocketAddr) -> SlowReader {
+        let socket = if addr.is_ipv4() {
+            TcpSocket::new_v4()
+        } else {
+            TcpSocket::new_v6()
+        }
+        .unwrap();
+        socket.set_recv_buffer_size(8192).unwrap();
+        let stream = tokio::time::timeout(IO_TIMEOUT, socket.connect(addr))
+            .await
+            .expect("data connect timed out")
+            .unwrap();
+        SlowReader {
+            stream,
+            received: Vec::new(),
+        }
+    }
+
+    /// Reads at least `n` more bytes (fewer only at end of data).
+    pub async fn read_at_least(&mut self, n: usize) {
+        let target = self.received.len() + n;
+        let mut buf = vec![0u8; 64 * 1024];
+        while self.received.len() < target {
+            let got = tokio::time::timeout(IO_TIMEOUT, self.stream.read(&mut buf))
+                .await
+                .expect("data read timed out")
+                .expect("data read failed");
+            if got == 0 {
+                return;
+            }
+            self.received.extend_from_slice(&buf[..got]);
+        }
+    }
+
+    /// Reads to the end of the data.
+    pub async fn read_rest(&mut self) {
+        tokio::time::timeout(IO_TIMEOUT, self.stream.read_to_end(&mut self.received))
+            .await
+            .expect("data read timed out")
+            .expect("data read failed");
+    }
+
+    /// Reads to the end, tolerating a reset; returns whether the data ended cleanly.
+    pub async fn drain(&mut self) -> bool {
+        matches!(
+            tokio::time::timeout(IO_TIMEOUT, self.stream.read_to_end(&mut self.received)).await,
+            Ok(Ok(_))
+        )
+    }
+}
