@@ -5,6 +5,11 @@
 //! unsupported items, errors with accepted values), each with file:line:col.
 //! Inheritance (`siteDefaults`, `<location>`, `configSource`, `%VAR%`) is resolved during
 //! lowering: runtime code never walks it.
+//!
+//! [`schema`] is the auditable table of every IIS element and attribute Wharf knows and
+//! what it does with each (supported, not yet, Windows-only, ignored). [`defaults`] holds
+//! the embedded default configuration, [`edit`] the text-preserving edits behind
+//! `wharf user add|passwd|del|list`.
 
 pub mod defaults;
 pub mod diagnostics;
@@ -12,6 +17,7 @@ pub mod edit;
 pub mod expand;
 pub mod lower;
 pub mod model;
+pub mod schema;
 pub mod xml;
 
 pub use diagnostics::{Diagnostic, Severity};
@@ -38,3 +44,6 @@ pub fn load_file(path: &Path) -> Loaded {
 pub fn load_str(text: &str, origin: &Path) -> Loaded {
     lower::load_str(text, origin)
 }
+
+#[cfg(test)]
+mod tests;

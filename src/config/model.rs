@@ -24,7 +24,7 @@ pub struct Config {
 }
 
 /// Server-wide `system.ftpServer` settings.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct GlobalConfig {
     /// `firewallSupport@lowDataChannelPort`..`highDataChannelPort`; `None` for 0-0 (OS picks).
     pub passive_ports: Option<(u16, u16)>,
@@ -152,7 +152,7 @@ pub struct Connections {
 }
 
 /// `security/authentication`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Authentication {
     /// `anonymousAuthentication@enabled` (default false).
     pub anonymous: bool,
@@ -250,9 +250,10 @@ pub struct ShowFlags {
 }
 
 /// `userIsolation@mode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum IsolationMode {
     /// `None` (default): everyone starts at `/`.
+    #[default]
     None,
     /// `StartInUsersDirectory`: start in `/<user>` if it exists; not a jail.
     StartInUsersDirectory,
@@ -310,5 +311,90 @@ impl AuthorizationRules {
             .max_by_key(|(prefix, _)| prefix.segments().len())
             .map(|(_, rules)| rules.as_slice())
             .unwrap_or(&[])
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Defaults: what a configuration gets for everything it does not set (IIS defaults, and
+// Wharf's for the extensions). The loader starts from these.
+
+impl Default for CredentialsCacheConfig {
+    /// `enabled="true" flushInterval="900"`.
+    fn default() -> Self {
+        CredentialsCacheConfig {
+            enabled: true,
+            flush_interval: Duration::from_secs(900),
+        }
+    }
+}
+
+impl Default for AdministrationConfig {
+    /// Enabled on `127.0.0.1:2180`, token file chosen by the server, 1000 ended sessions.
+    fn default() -> Self {
+        AdministrationConfig {
+            enabled: true,
+            binding: SocketAddr::from((Ipv4Addr::LOCALHOST, 2180)),
+            token_file: None,
+            ended_sessions_retention: crate::limits::DEFAULT_ENDED_SESSIONS_RETENTION,
+        }
+    }
+}
+
+impl Default for FtpServerConfig {
+    /// The IIS defaults of `site/ftpServer` (note: both SSL policies default to `SslRequire`
+    /// and both authentication methods to disabled, as in IIS).
+    fn default() -> Self {
+        FtpServerConfig {
+            allow_utf8: true,
+            connections: Connections::default(),
+            authentication: Authentication::default(),
+            ssl: SslConfig::default(),
+            data_channel_security: DataChannelSecurity::default(),
+            max_command_line: crate::limits::DEFAULT_MAX_COMMAND_LINE,
+            messages: Messages {
+                allow_local_detailed_errors: true,
+                ..Messages::default()
+            },
+            file_handling: FileHandling::default(),
+            external_ip4_address: None,
+            directory_browse: ShowFlags::default(),
+            user_isolation: IsolationMode::None,
+        }
+    }
+}
+
+impl Default for Connections {
+    /// 120 s / 30 s / 30 s, unlimited connections, no reset, backlog 60.
+    fn default() -> Self {
+        Connections {
+            control_channel_timeout: Duration::from_secs(120),
+            data_channel_timeout: Duration::from_secs(30),
+            unauthenticated_timeout: Duration::from_secs(30),
+            max_connections: u32::MAX,
+            reset_on_max_connections: false,
+            server_listen_backlog: 60,
+        }
+    }
+}
+
+impl Default for SslConfig {
+    /// `SslRequire` for both channels, no certificate, `ssl128="false"` (IIS).
+    fn default() -> Self {
+        SslConfig {
+            control_channel_policy: ControlChannelPolicy::SslRequire,
+            data_channel_policy: DataChannelPolicy::SslRequire,
+            server_cert_hash: None,
+            ssl128: false,
+        }
+    }
+}
+
+impl Default for DataChannelSecurity {
+    /// Both checks on (IIS; Microsoft recommends never turning them off).
+    fn default() -> Self {
+        DataChannelSecurity {
+            match_client_address_for_port: true,
+            match_client_address_for_pasv: true,
+        }
     }
 }
