@@ -94,12 +94,29 @@ async fn deny_wins_over_allow() {
 async fn per_directory_rules() {
     let server = start(
         Some(r#"<add accessType="Allow" users="*" permissions="Read" />"#),
-        &location(
-            "Test/upload",
-            r#"<add accessType="Allow" users="*" permissions="Write" />"#,
-        ),
+        &[
+            // Replacing the inherited rule (an identical <add> is a duplicate in IIS).
+            location(
+                "Test/upload",
+                r#"<remove users="*" accessType="Allow" />
+                   <add accessType="Allow" users="*" permissions="Read, Write" />"#,
+            ),
+            // Adding to the inherited rules.
+            location(
+                "Test/staffonly",
+                r#"<add accessType="Allow" roles="staff" permissions="Write" />"#,
+            ),
+        ]
+        .concat(),
     )
     .await;
+    std::fs::create_dir(server.site_dir().join("staffonly")).unwrap();
+    let mut alice = login(&server, "alice", "alice-pw").await;
+    assert_write(&mut alice, &server, "/staffonly", true, "alice").await;
+    assert_write(&mut alice, &server, "/readonly", false, "alice").await;
+    let mut bob = login(&server, "bob", "bob-pw").await;
+    assert_write(&mut bob, &server, "/staffonly", false, "bob").await;
+    assert_read(&mut bob, "upload/u.txt", true, "bob").await;
     let mut c = login(&server, "carol", "carol-pw").await;
     assert_write(&mut c, &server, "", false, "carol").await;
     assert_write(&mut c, &server, "/readonly", false, "carol").await;

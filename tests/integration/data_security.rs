@@ -42,9 +42,15 @@ async fn match_client_address_for_port_false_allows_third_party_targets() {
     write_file(&server.site_dir(), "f.txt", b"to another address");
     let mut c = Client::connect(server.addr()).await;
     c.login("alice", "alice-pw").await;
-    let listener = TcpListener::bind(SocketAddr::new(OTHER_IP.into(), 0)).await.unwrap();
+    let listener = TcpListener::bind(SocketAddr::new(OTHER_IP.into(), 0))
+        .await
+        .unwrap();
     let port = listener.local_addr().unwrap().port();
-    c.expect(&format!("PORT 127,0,0,2,{},{}", port >> 8, port & 0xff), 200).await;
+    c.expect(
+        &format!("PORT 127,0,0,2,{},{}", port >> 8, port & 0xff),
+        200,
+    )
+    .await;
     c.send_line("RETR f.txt").await;
     c.expect_reply(150).await;
     let (mut s, peer) = listener.accept().await.unwrap();
@@ -94,10 +100,15 @@ async fn passive_from_another_address_in_the_same_session_waits_for_the_client()
     c.send_line("STOR up.txt").await;
     c.expect_reply(150).await;
     let mut real = connect(addr).await;
-    tokio::io::AsyncWriteExt::write_all(&mut real, b"mine").await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut real, b"mine")
+        .await
+        .unwrap();
     drop(real);
     c.expect_reply(226).await;
-    assert_eq!(std::fs::read(server.site_dir().join("up.txt")).unwrap(), b"mine");
+    assert_eq!(
+        std::fs::read(server.site_dir().join("up.txt")).unwrap(),
+        b"mine"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,12 +121,22 @@ async fn data_channel_ssl_require_refuses_transfers_with_521() {
     write_file(&server.site_dir(), "f.txt", b"x");
     let mut c = Client::connect(server.addr()).await;
     c.login("alice", "alice-pw").await;
-    for line in ["RETR f.txt", "LIST", "NLST", "MLSD", "STOR new.txt", "APPE f.txt"] {
+    for line in [
+        "RETR f.txt",
+        "LIST",
+        "NLST",
+        "MLSD",
+        "STOR new.txt",
+        "APPE f.txt",
+    ] {
         let r = c.refused_data_cmd(line).await;
         assert_eq!(r.code, 521, "{line} → {r:?}");
     }
     assert!(!server.site_dir().join("new.txt").exists());
-    assert_eq!(std::fs::read(server.site_dir().join("f.txt")).unwrap(), b"x");
+    assert_eq!(
+        std::fs::read(server.site_dir().join("f.txt")).unwrap(),
+        b"x"
+    );
     // Control-channel commands still work.
     c.expect("SIZE f.txt", 213).await;
     c.expect("MKD d", 257).await;
@@ -150,7 +171,10 @@ async fn ipv6_epsv_and_eprt() {
     c.expect("EPSV 2", 229).await;
     c.expect("EPSV 1", 522).await;
     let r = c.cmd("PASV").await;
-    assert!(r.code >= 400, "PASV on IPv6 cannot advertise an address: {r:?}");
+    assert!(
+        r.code >= 400,
+        "PASV on IPv6 cannot advertise an address: {r:?}"
+    );
     // EPRT to an IPv4 address from an IPv6 client is a foreign address.
     c.expect("EPRT |1|127.0.0.1|50000|", 504).await;
     let me = SocketAddr::new(c.local.ip(), 80);

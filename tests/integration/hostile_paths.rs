@@ -33,7 +33,10 @@ async fn pwd(c: &mut Client) -> String {
 /// A refused data command: an error code, and never a 150.
 async fn refused(c: &mut Client, line: &str, codes: &[u16]) {
     let r = c.refused_data_cmd(line).await;
-    assert!(codes.contains(&r.code), "{line} → {r:?}, expected one of {codes:?}");
+    assert!(
+        codes.contains(&r.code),
+        "{line} → {r:?}, expected one of {codes:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -61,7 +64,10 @@ async fn dot_dot_never_leaves_the_root() {
     c.expect("CWD ..", 250).await;
     assert!(pwd(&mut c).await.starts_with("\"/\""));
     let names = c.nlst("../..").await;
-    assert!(names.contains("f.txt") && !names.contains("outside"), "{names}");
+    assert!(
+        names.contains("f.txt") && !names.contains("outside"),
+        "{names}"
+    );
     // Writes through `..` land inside the root.
     c.expect("DELE ../outside.txt", 550).await;
     assert!(server.root().join("outside.txt").exists());
@@ -81,7 +87,13 @@ async fn dot_dot_never_leaves_the_root() {
 async fn absolute_host_paths_are_site_paths() {
     let (server, mut c) = start().await;
     let host_path = server.root().join("outside.txt").display().to_string();
-    for path in ["/etc/passwd", "//etc/passwd", host_path.as_str(), "~/outside.txt", "~root/.bashrc"] {
+    for path in [
+        "/etc/passwd",
+        "//etc/passwd",
+        host_path.as_str(),
+        "~/outside.txt",
+        "~root/.bashrc",
+    ] {
         refused(&mut c, &format!("RETR {path}"), &[550, 553]).await;
     }
     let r = c.cmd("CWD /etc").await;
@@ -123,7 +135,10 @@ async fn symlinks_out_of_the_root_are_refused() {
         assert!(!r.contains("TOP SECRET"));
     }
     // Nothing outside was read, created, changed or removed.
-    assert_eq!(std::fs::read(server.root().join("outside.txt")).unwrap(), SECRET);
+    assert_eq!(
+        std::fs::read(server.root().join("outside.txt")).unwrap(),
+        SECRET
+    );
     assert!(server.root().join("outside_dir/secret.txt").exists());
     assert!(!server.root().join("outside_dir/planted.txt").exists());
     assert!(!server.root().join("outside_dir/newdir").exists());
@@ -160,7 +175,10 @@ async fn nul_and_control_bytes_are_refused_without_harm() {
     c.send_raw(b"MKD \xc3\x28invalid-utf8\r\n").await;
     c.expect_reply(501).await;
     let entries = std::fs::read_dir(server.site_dir()).unwrap().count();
-    assert_eq!(entries, 4, "nothing was created (f.txt and the three links)");
+    assert_eq!(
+        entries, 4,
+        "nothing was created (f.txt and the three links)"
+    );
     c.expect("NOOP", 200).await;
     assert_eq!(c.retr("f.txt").await, b"inside");
 }

@@ -53,9 +53,11 @@ async fn mode_none_starts_everyone_at_the_root() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_in_users_directory_is_not_a_jail() {
-    let server =
-        TestServer::start_with(&config("StartInUsersDirectory", SiteXml::new("Test")), layout)
-            .await;
+    let server = TestServer::start_with(
+        &config("StartInUsersDirectory", SiteXml::new("Test")),
+        layout,
+    )
+    .await;
     let mut c = Client::connect(server.addr()).await;
     c.login("alice", "alice-pw").await;
     assert_eq!(pwd(&mut c).await, "/alice");
@@ -125,7 +127,11 @@ async fn isolate_all_directories_with_virtual_homes() {
     let mut b = Client::connect(server.addr()).await;
     b.login("bob", "bob-pw").await;
     assert_eq!(pwd(&mut b).await, "/");
-    assert_eq!(names(&mut b, "").await, ["b.txt"], "root vdirs are invisible");
+    assert_eq!(
+        names(&mut b, "").await,
+        ["b.txt"],
+        "root vdirs are invisible"
+    );
     assert_eq!(b.retr("b.txt").await, b"bob virtual home");
     b.expect("CWD /shared", 550).await;
     b.expect("RETR /shared/s.txt", 550).await;

@@ -15,8 +15,11 @@ fn populate(site: &Path) {
     write_file(site, "my file.txt", b"spaces in name");
     std::fs::create_dir(site.join("docs")).unwrap();
     write_file(site, "docs/inner.txt", b"x");
-    std::fs::set_permissions(site.join("hello.txt"), std::fs::Permissions::from_mode(0o644))
-        .unwrap();
+    std::fs::set_permissions(
+        site.join("hello.txt"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
     std::fs::set_permissions(site.join("docs"), std::fs::Permissions::from_mode(0o755)).unwrap();
     set_mtime(&site.join("hello.txt"), OLD);
     set_mtime(&site.join("docs"), OLD);
@@ -53,7 +56,11 @@ async fn list_in_unix_style() {
     let hello = tokens(line_for(&listing, "hello.txt"));
     assert_eq!(hello[0], "-rw-r--r--", "{hello:?}");
     assert_eq!(hello[4], "5", "{hello:?}");
-    assert_eq!(&hello[5..8], ["Jul", "1", "2019"], "old files show the year: {hello:?}");
+    assert_eq!(
+        &hello[5..8],
+        ["Jul", "1", "2019"],
+        "old files show the year: {hello:?}"
+    );
     assert_eq!(hello[8], "hello.txt");
 
     let docs = tokens(line_for(&listing, "docs"));
@@ -84,9 +91,17 @@ async fn list_in_ms_dos_style() {
     let listing = c.list("").await;
     assert_eq!(listing.lines().count(), 3, "{listing}");
     let hello = line_for(&listing, "hello.txt");
-    assert_eq!(tokens(hello), ["07-01-19", "09:03AM", "5", "hello.txt"], "{hello}");
+    assert_eq!(
+        tokens(hello),
+        ["07-01-19", "09:03AM", "5", "hello.txt"],
+        "{hello}"
+    );
     let docs = line_for(&listing, "docs");
-    assert_eq!(tokens(docs), ["07-01-19", "09:03AM", "<DIR>", "docs"], "{docs}");
+    assert_eq!(
+        tokens(docs),
+        ["07-01-19", "09:03AM", "<DIR>", "docs"],
+        "{docs}"
+    );
     // The name is everything after the fixed columns, spaces included.
     let spaced = line_for(&listing, "my file.txt");
     assert!(spaced.ends_with(" 14 my file.txt"), "{spaced}");
@@ -97,7 +112,11 @@ async fn list_long_date_and_default_flags() {
     let (_server, mut c) = login(Some("LongDate, UseGmtTime")).await;
     let listing = c.list("").await;
     let hello = line_for(&listing, "hello.txt");
-    assert_eq!(tokens(hello), ["07-01-2019", "09:03AM", "5", "hello.txt"], "{hello}");
+    assert_eq!(
+        tokens(hello),
+        ["07-01-2019", "09:03AM", "5", "hello.txt"],
+        "{hello}"
+    );
 
     // With no directoryBrowse element the listing is MS-DOS style (IIS default).
     let (_server, mut c) = login(None).await;
@@ -106,7 +125,11 @@ async fn list_long_date_and_default_flags() {
     assert_eq!(t.len(), 4, "{t:?}");
     let date: Vec<&str> = t[0].split('-').collect();
     assert_eq!(date.len(), 3, "{t:?}");
-    assert!(date.iter().all(|p| p.len() == 2 && p.parse::<u32>().is_ok()), "{t:?}");
+    assert!(
+        date.iter()
+            .all(|p| p.len() == 2 && p.parse::<u32>().is_ok()),
+        "{t:?}"
+    );
     assert!(t[1].ends_with("AM") || t[1].ends_with("PM"), "{t:?}");
     assert_eq!(t[2], "<DIR>");
 }
@@ -165,10 +188,12 @@ async fn mlsd_and_mlst_facts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mlsd_perm_follows_authorization() {
-    let site = SiteXml::new("Test").rules(r#"<add accessType="Allow" users="*" permissions="Read" />"#);
-    let server =
-        TestServer::start_with(&ConfigXml::single(site).xml(), |root| populate(&root.join("site")))
-            .await;
+    let site =
+        SiteXml::new("Test").rules(r#"<add accessType="Allow" users="*" permissions="Read" />"#);
+    let server = TestServer::start_with(&ConfigXml::single(site).xml(), |root| {
+        populate(&root.join("site"))
+    })
+    .await;
     let mut c = Client::connect(server.addr()).await;
     c.login("alice", "alice-pw").await;
     let mlsd = c.mlsd("").await;
@@ -190,14 +215,25 @@ async fn virtual_directories_show_only_with_the_flag() {
         write_file(root, "elsewhere/far.txt", b"far away");
         write_file(root, "site/local.txt", b"here");
     };
-    for (flags, shown) in [("StyleUnix", false), ("StyleUnix, DisplayVirtualDirectories", true)] {
+    for (flags, shown) in [
+        ("StyleUnix", false),
+        ("StyleUnix, DisplayVirtualDirectories", true),
+    ] {
         let server = TestServer::start_with(&template(flags), setup).await;
         let mut c = Client::connect(server.addr()).await;
         c.login("alice", "alice-pw").await;
         let nlst = c.nlst("").await;
-        assert_eq!(nlst.lines().any(|l| l == "mounted"), shown, "{flags}: {nlst}");
+        assert_eq!(
+            nlst.lines().any(|l| l == "mounted"),
+            shown,
+            "{flags}: {nlst}"
+        );
         let list = c.list("").await;
-        assert_eq!(list.lines().any(|l| l.ends_with(" mounted")), shown, "{flags}: {list}");
+        assert_eq!(
+            list.lines().any(|l| l.ends_with(" mounted")),
+            shown,
+            "{flags}: {list}"
+        );
         if shown {
             assert!(line_for(&list, "mounted").starts_with('d'), "{list}");
         }

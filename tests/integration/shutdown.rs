@@ -36,7 +36,12 @@ async fn idle_sessions_get_421_and_the_listener_closes() {
     let mut logged = Client::connect(addr).await;
     logged.login("alice", "alice-pw").await;
     let mut anonymous = Client::connect(addr).await;
-    let ids: Vec<_> = server.wait_live(2).await.iter().map(|s| s.session_id).collect();
+    let ids: Vec<_> = server
+        .wait_live(2)
+        .await
+        .iter()
+        .map(|s| s.session_id)
+        .collect();
     let started = Instant::now();
     server.shutdown(Duration::from_secs(10)).await;
     assert!(

@@ -55,7 +55,11 @@ async fn host_command_chooses_the_site() {
     assert_eq!(c.banner.text(), "Default banner");
     assert_eq!(server.only_session().site_name, "Default");
     let r = c.expect("HOST alpha.example", 220).await;
-    assert_eq!(r.text(), "Alpha banner", "HOST answers with the chosen site's banner");
+    assert_eq!(
+        r.text(),
+        "Alpha banner",
+        "HOST answers with the chosen site's banner"
+    );
     let record = server.only_session();
     assert_eq!(record.site_name, "Alpha");
     assert_eq!(record.host_name, "alpha.example");

@@ -333,7 +333,21 @@ impl Client {
     /// Runs a download-type command (`RETR x`, `LIST`, `NLST`, `MLSD`…) over a fresh data
     /// connection in `mode`: expects 150/125, reads to end, expects 226.
     pub async fn download_with(&mut self, mode: DataMode, line: &str) -> Vec<u8> {
+        self.download_from(mode, None, line).await
+    }
+
+    /// Like [`Client::download_with`], with `REST offset` sent right before the command
+    /// (after PASV/PORT, as RFC 959 orders it).
+    pub async fn download_from(
+        &mut self,
+        mode: DataMode,
+        rest: Option<u64>,
+        line: &str,
+    ) -> Vec<u8> {
         let data = self.prepare_data(mode).await;
+        if let Some(offset) = rest {
+            self.expect(&format!("REST {offset}"), 350).await;
+        }
         self.send_line(line).await;
         let first = self.read_reply().await;
         assert!(
@@ -354,7 +368,21 @@ impl Client {
     /// Runs an upload-type command (`STOR x`, `APPE x`, `STOU`) in `mode`; returns the 150
     /// reply and the final reply (asserted 226).
     pub async fn upload_with(&mut self, mode: DataMode, line: &str, bytes: &[u8]) -> Reply {
+        self.upload_from(mode, None, line, bytes).await
+    }
+
+    /// Like [`Client::upload_with`], with `REST offset` sent right before the command.
+    pub async fn upload_from(
+        &mut self,
+        mode: DataMode,
+        rest: Option<u64>,
+        line: &str,
+        bytes: &[u8],
+    ) -> Reply {
         let data = self.prepare_data(mode).await;
+        if let Some(offset) = rest {
+            self.expect(&format!("REST {offset}"), 350).await;
+        }
         self.send_line(line).await;
         let first = self.read_reply().await;
         assert!(

@@ -47,7 +47,10 @@ impl SiteXml {
             root: "{ROOT}/site".to_string(),
             anonymous: true,
             basic: true,
-            ssl: Some(r#"<ssl controlChannelPolicy="SslAllow" dataChannelPolicy="SslAllow" />"#.to_string()),
+            ssl: Some(
+                r#"<ssl controlChannelPolicy="SslAllow" dataChannelPolicy="SslAllow" />"#
+                    .to_string(),
+            ),
             security_extra: String::new(),
             ftp_extra: String::new(),
             rules: Some(
@@ -101,7 +104,9 @@ impl SiteXml {
         let vdirs: String = self
             .vdirs
             .iter()
-            .map(|(v, p)| format!("\n          <virtualDirectory path=\"{v}\" physicalPath=\"{p}\" />"))
+            .map(|(v, p)| {
+                format!("\n          <virtualDirectory path=\"{v}\" physicalPath=\"{p}\" />")
+            })
             .collect();
         format!(
             r#"

@@ -195,7 +195,10 @@ pub async fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T 
 pub fn expand_template(template: &str, root: &Path) -> String {
     let mut out = template.replace("{ROOT}", &root.display().to_string());
     while let Some(start) = out.find("{HASH:") {
-        let end = start + out[start..].find('}').expect("unterminated {HASH: placeholder");
+        let end = start
+            + out[start..]
+                .find('}')
+                .expect("unterminated {HASH: placeholder");
         let password = out[start + "{HASH:".len()..end].to_string();
         out.replace_range(start..=end, &hash(&password));
     }
@@ -220,7 +223,9 @@ pub fn hash(password: &str) -> String {
 
 /// A file of `len` pseudo-random (but reproducible) bytes.
 pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let mut out = Vec::with_capacity(len + 8);
     while out.len() < len {
         state ^= state << 13;
