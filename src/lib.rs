@@ -8,6 +8,7 @@
 //! - [`registry`]: the per-site sessions collection (IIS `ftpServer/sessions`) and ended history.
 //! - [`auth`]: accounts (argon2id), credentials cache, authorization rules.
 //! - [`storage`]: the storage trait, the confined local file system, virtual directories.
+//! - [`state`]: the state directory (admin token, generated certificate).
 //! - [`limits`]: every protocol and resource limit, named with its unit.
 
 pub mod auth;
@@ -17,4 +18,5 @@ pub mod limits;
 pub mod registry;
 pub mod server;
 pub mod session;
+pub mod state;
 pub mod storage;

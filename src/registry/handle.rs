@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::ended::TerminateRequest;
 use super::lock;
-use super::record::{SessionRecord, TransferRecord};
+use super::record::{SessionRecord, TlsRecord, TransferRecord};
 
 /// `state` extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +94,7 @@ struct CommandInfo {
     current_directory: String,
     data_mode: &'static str,
     transfer: Option<TransferInfo>,
+    tls: Option<TlsRecord>,
 }
 
 /// The shared part of one live session.
@@ -146,6 +147,7 @@ impl SessionHandle {
                 current_directory: "/".to_string(),
                 data_mode: "",
                 transfer: None,
+                tls: None,
             }),
             cancel,
             terminate: OnceLock::new(),
@@ -185,6 +187,11 @@ impl SessionHandle {
     /// Sets `dataMode`.
     pub fn set_data_mode(&self, mode: &'static str) {
         lock(&self.info).data_mode = mode;
+    }
+
+    /// Sets the `tls` extension (`None` after CCC drops back to clear text… or never set).
+    pub fn set_tls(&self, tls: Option<TlsRecord>) {
+        lock(&self.info).tls = tls;
     }
 
     /// Sets `state`.
@@ -301,6 +308,7 @@ impl SessionHandle {
             idle_seconds,
             data_mode: info.data_mode.to_string(),
             transfer,
+            tls: info.tls.clone(),
         }
     }
 }

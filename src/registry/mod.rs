@@ -15,7 +15,7 @@ pub mod record;
 
 pub use ended::{EndReason, EndedSession, TerminateRequest};
 pub use handle::{SessionHandle, SessionState, TransferDirection};
-pub use record::{SessionRecord, TransferRecord};
+pub use record::{SessionRecord, TlsRecord, TransferRecord};
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
@@ -174,7 +174,12 @@ mod tests {
     fn handle(site: &str) -> Arc<SessionHandle> {
         let client: SocketAddr = "127.0.0.1:50000".parse().unwrap();
         let server: SocketAddr = "127.0.0.1:21".parse().unwrap();
-        Arc::new(SessionHandle::new(Arc::from(site), client, server, tokio_util::sync::CancellationToken::new()))
+        Arc::new(SessionHandle::new(
+            Arc::from(site),
+            client,
+            server,
+            tokio_util::sync::CancellationToken::new(),
+        ))
     }
 
     #[test]
@@ -221,7 +226,10 @@ mod tests {
             let h = handle("alpha");
             registry.insert(h.clone());
             ids.push(h.id);
-            assert_eq!(registry.terminate(h.id, "api", Some("maintenance".into())), TerminateOutcome::Requested);
+            assert_eq!(
+                registry.terminate(h.id, "api", Some("maintenance".into())),
+                TerminateOutcome::Requested
+            );
             assert!(h.cancel_token().is_cancelled());
             registry.finish(&h, EndReason::Terminated);
         }
@@ -235,7 +243,10 @@ mod tests {
             TerminateOutcome::AlreadyEnded(e) => assert_eq!(e.end_reason, EndReason::Terminated),
             other => panic!("expected the ended record, got {other:?}"),
         }
-        assert_eq!(registry.terminate(ids[0], "api", None), TerminateOutcome::NotFound);
+        assert_eq!(
+            registry.terminate(ids[0], "api", None),
+            TerminateOutcome::NotFound
+        );
     }
 
     #[test]

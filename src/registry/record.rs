@@ -25,6 +25,21 @@ pub struct TransferRecord {
     pub bytes_per_second: u64,
 }
 
+/// TLS state of a session (`tls` extension).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TlsRecord {
+    /// The control channel is protected.
+    pub control_protected: bool,
+    /// Data connections are protected (PROT P).
+    pub data_protected: bool,
+    /// Negotiated protocol version, e.g. `TLSv1.3`.
+    pub protocol_version: String,
+    /// Negotiated cipher suite, e.g. `TLS13_AES_256_GCM_SHA384`.
+    pub cipher_suite: String,
+    /// The last data connection resumed the control connection's TLS session.
+    pub data_channel_resumed: bool,
+}
+
 /// A point-in-time view of a session. Field names map one-to-one to the IIS attributes
 /// (`session_id` → `sessionId`, …) and the documented extensions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +84,8 @@ pub struct SessionRecord {
     pub data_mode: String,
     /// `transfer`
     pub transfer: Option<TransferRecord>,
+    /// `tls`: `None` while the control channel is clear text.
+    pub tls: Option<TlsRecord>,
 }
 
 /// RFC 3339 UTC with milliseconds, e.g. `2026-11-24T09:41:12.345Z` (the contract format).

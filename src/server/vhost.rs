@@ -92,14 +92,20 @@ mod tests {
                     reset_on_max_connections: false,
                     server_listen_backlog: 60,
                 },
-                authentication: Authentication { anonymous: true, basic: false },
+                authentication: Authentication {
+                    anonymous: true,
+                    basic: false,
+                },
                 ssl: SslConfig {
                     control_channel_policy: ControlChannelPolicy::SslAllow,
                     data_channel_policy: DataChannelPolicy::SslAllow,
                     server_cert_hash: None,
                     ssl128: false,
                 },
-                data_channel_security: DataChannelSecurity { match_client_address_for_port: true, match_client_address_for_pasv: true },
+                data_channel_security: DataChannelSecurity {
+                    match_client_address_for_port: true,
+                    match_client_address_for_pasv: true,
+                },
                 max_command_line: 4096,
                 messages: Messages::default(),
                 file_handling: FileHandling::default(),
@@ -115,10 +121,17 @@ mod tests {
     #[test]
     fn hostless_binding_answers_and_specific_ip_beats_wildcard() {
         let (a, b, c) = (site("a"), site("b"), site("c"));
-        let e = endpoint(&[(None, None, &a), (Some("10.0.0.1"), None, &b), (None, Some("c.example"), &c)]);
+        let e = endpoint(&[
+            (None, None, &a),
+            (Some("10.0.0.1"), None, &b),
+            (None, Some("c.example"), &c),
+        ]);
         let local: IpAddr = "10.0.0.1".parse().unwrap();
         assert_eq!(&*e.default_site(local).unwrap().0.name, "b");
-        assert_eq!(&*e.default_site("10.0.0.2".parse().unwrap()).unwrap().0.name, "a");
+        assert_eq!(
+            &*e.default_site("10.0.0.2".parse().unwrap()).unwrap().0.name,
+            "a"
+        );
         assert_eq!(&*e.site_for_host(local, "C.Example").unwrap().name, "c");
         assert!(e.site_for_host(local, "unknown.example").is_none());
     }

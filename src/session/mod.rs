@@ -25,6 +25,7 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use wharf_proto::command::{Command, TypeCode};
 use wharf_proto::line::{LineEvent, LineReader};
 use wharf_proto::listing::MlstFacts;
@@ -143,10 +144,13 @@ impl Session {
     }
 
     /// Serves the connection to its end, then moves the record to the ended history.
-    pub async fn run(mut self) {
+    pub async fn run(self) {
         let span =
             tracing::info_span!("session", id = %self.handle.id, client = %self.handle.client);
-        let _enter = span.enter();
+        self.run_in_span().instrument(span).await
+    }
+
+    async fn run_in_span(mut self) {
         tracing::debug!(site = %self.site.name, "connected");
         let reason = self.serve().await;
         self.handle.set_state(SessionState::Closing);
@@ -390,6 +394,39 @@ impl Session {
                 "client does not read its control connection",
             )),
         }
+    }
+
+    /// Sends a reply and continues.
+    async fn send(&mut self, reply: Reply) -> io::Result<Flow> {
+        self.reply(reply).await?;
+        Ok(Flow::Continue)
+    }
+
+    /// Replies with the mapping of a storage error and continues.
+    async fn storage_failed(&mut self, error: crate::storage::StorageError) -> io::Result<Flow> {
+        let reply = self.storage_error(&error);
+        self.send(reply).await
+    }
+
+    /// Sends the 150 opening reply, marks the transfer in the registry and starts it.
+    async fn begin_transfer(
+        &mut self,
+        params: data::DataParams,
+        opening: String,
+        (direction, size): (crate::registry::TransferDirection, Option<u64>),
+        payload: data::Payload,
+        context: data::TransferContext,
+    ) -> io::Result<Flow> {
+        self.reply(Reply::new(150, opening)).await?;
+        self.handle
+            .transfer_started(direction, context.path.clone(), size);
+        self.transfer = Some(RunningTransfer::spawn(
+            params,
+            payload,
+            self.handle.clone(),
+            context,
+        ));
+        Ok(Flow::Continue)
     }
 
     /// A reply followed by `Flow::Continue`.

@@ -14,7 +14,7 @@ use wharf_proto::command::ListArgs;
 use wharf_proto::listing::{Access, Entry, EntryKind, ListFormat, list_line, mlsx_line};
 use wharf_proto::{Reply, VirtualPath};
 
-use super::super::data::{Payload, RunningTransfer, TransferContext};
+use super::super::data::{Payload, TransferContext};
 use super::super::{Flow, Session};
 use super::fileops::resolve_or_reply;
 use crate::auth::Permission;
@@ -156,27 +156,16 @@ impl Session {
         let Some(params) = self.take_data_params().await? else {
             return Ok(Flow::Continue);
         };
-        self.reply(Reply::new(
-            150,
-            "Opening ASCII mode data connection for directory listing.",
-        ))
-        .await?;
-        self.handle
-            .transfer_started(TransferDirection::Download, client_path.to_string(), None);
-        let context = TransferContext {
-            verb,
-            path: client_path.to_string(),
-            remove_on_failure: None,
-            aborted: false,
-            _upload_guard: None,
-        };
-        self.transfer = Some(RunningTransfer::spawn(
+        let opening = "Opening ASCII mode data connection for directory listing.".to_string();
+        let context = TransferContext::new(verb, client_path.to_string());
+        self.begin_transfer(
             params,
+            opening,
+            (TransferDirection::Download, None),
             Payload::Lines(lines),
-            self.handle.clone(),
             context,
-        ));
-        Ok(Flow::Continue)
+        )
+        .await
     }
 
     pub(in crate::session) async fn cmd_list(
@@ -210,7 +199,7 @@ impl Session {
                 )
                 .await
             }
-            Err(reply) => self.reply(reply).await.map(|_| Flow::Continue),
+            Err(reply) => self.send(reply).await,
         }
     }
 
@@ -228,12 +217,7 @@ impl Session {
         match r.storage.metadata(&r.rel).await {
             Ok(e) if e.kind == EntryKind::Dir => {}
             Ok(_) => return self.ok(501, "MLSD needs a directory.").await,
-            Err(e) => {
-                return self
-                    .reply(self.storage_error(&e))
-                    .await
-                    .map(|_| Flow::Continue);
-            }
+            Err(e) => return self.storage_failed(e).await,
         }
         let facts = self.mlst_facts;
         let access = self.access_at(&r.site_path);
@@ -244,7 +228,7 @@ impl Session {
             .await
         {
             Ok(lines) => self.start_listing("MLSD", client_path, lines).await,
-            Err(reply) => self.reply(reply).await.map(|_| Flow::Continue),
+            Err(reply) => self.send(reply).await,
         }
     }
 
@@ -253,12 +237,7 @@ impl Session {
         let (client_path, r) = resolve_or_reply!(self, &arg, Permission::Read);
         let mut entry = match r.storage.metadata(&r.rel).await {
             Ok(e) => e,
-            Err(e) => {
-                return self
-                    .reply(self.storage_error(&e))
-                    .await
-                    .map(|_| Flow::Continue);
-            }
+            Err(e) => return self.storage_failed(e).await,
         };
         entry.name = client_path.to_string();
         let access = self.access_at(&r.site_path);
@@ -284,7 +263,7 @@ impl Session {
             .await
         {
             Ok(lines) => lines,
-            Err(reply) => return self.reply(reply).await.map(|_| Flow::Continue),
+            Err(reply) => return self.send(reply).await,
         };
         let head = format!("213-Status of {client_path}:\r\n");
         self.write_raw(head.as_bytes()).await?;
