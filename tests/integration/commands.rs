@@ -537,3 +537,23 @@ async fn aborted_upload_is_kept_with_keep_partial_uploads() {
         "the kept part is a prefix of what was sent"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_arguments_get_501_and_the_root_is_protected() {
+    let (server, mut c) = standard_login().await;
+    for verb in [
+        "USER", "CWD", "XCWD", "MKD", "XMKD", "RMD", "DELE", "RNFR", "RNTO", "RETR", "STOR",
+        "APPE", "SIZE", "MDTM", "MFMT", "PORT", "EPRT", "REST", "TYPE", "STRU", "MODE", "SITE",
+        "OPTS",
+    ] {
+        let r = c.cmd(verb).await;
+        assert_eq!(r.code, 501, "{verb} without its argument → {r:?}");
+    }
+    // The root of the site cannot be removed, renamed or deleted.
+    c.expect("RMD /", 550).await;
+    c.expect("RNFR /", 550).await;
+    c.expect("DELE /", 550).await;
+    c.expect("SIZE /", 550).await;
+    assert!(server.site_dir().is_dir());
+    c.expect("NOOP", 200).await;
+}

@@ -180,3 +180,59 @@ async fn ipv6_epsv_and_eprt() {
     let me = SocketAddr::new(c.local.ip(), 80);
     c.expect(&format!("EPRT {}", eprt_arg(me)), 504).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn external_ip4_address_is_advertised_by_pasv() {
+    let server = TestServer::start(&crate::support::config::with_ftp(
+        r#"<firewallSupport externalIp4Address="198.51.100.20" />"#,
+    ))
+    .await;
+    write_file(&server.site_dir(), "f.txt", b"behind NAT");
+    let mut c = Client::connect(server.addr()).await;
+    c.login("alice", "alice-pw").await;
+    let advertised = c.pasv().await;
+    assert_eq!(
+        advertised.ip(),
+        IpAddr::from(Ipv4Addr::new(198, 51, 100, 20))
+    );
+    // The port is real: the client reaches it on the address it used for control.
+    let mut data = connect(SocketAddr::new(c.peer.ip(), advertised.port())).await;
+    c.send_line("RETR f.txt").await;
+    c.expect_reply(150).await;
+    let mut got = Vec::new();
+    data.read_to_end(&mut got).await.unwrap();
+    assert_eq!(got, b"behind NAT");
+    c.expect_reply(226).await;
+    // EPSV carries no address and is unaffected.
+    assert!(c.download_with(DataMode::Epsv, "RETR f.txt").await == b"behind NAT");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passive_ports_come_from_the_configured_range() {
+    // A range unlikely to be in use: ten ports somewhere in 40000..60000.
+    let low = 40_000 + (std::process::id() % 2000) as u16 * 10;
+    let high = low + 9;
+    let xml = ConfigXml::single(SiteXml::new("Test"))
+        .global(&format!(
+            r#"<firewallSupport lowDataChannelPort="{low}" highDataChannelPort="{high}" />"#
+        ))
+        .xml();
+    let server = TestServer::start(&xml).await;
+    write_file(&server.site_dir(), "f.txt", b"ranged");
+    let mut c = Client::connect(server.addr()).await;
+    c.login("alice", "alice-pw").await;
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..12 {
+        let addr = c.pasv().await;
+        assert!(
+            (low..=high).contains(&addr.port()),
+            "{} not in {low}-{high}",
+            addr.port()
+        );
+        seen.insert(addr.port());
+        let port = c.epsv().await.port();
+        assert!((low..=high).contains(&port), "{port} not in {low}-{high}");
+    }
+    assert!(seen.len() > 1, "the range is cycled through: {seen:?}");
+    assert_eq!(c.retr("f.txt").await, b"ranged");
+}

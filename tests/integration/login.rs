@@ -347,3 +347,62 @@ async fn control_channel_timeout_does_not_count_transfer_time() {
         100
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_on_max_connections_resets_without_a_reply() {
+    let server = TestServer::start(&with_ftp(
+        r#"<connections maxConnections="1" resetOnMaxConnections="true" />"#,
+    ))
+    .await;
+    let _first = Client::connect(server.addr()).await;
+    // The server accepts and resets at once: the reset shows on connect or on the first read.
+    let outcome = async {
+        let mut stream = tokio::net::TcpStream::connect(server.addr()).await?;
+        let mut buf = [0u8; 64];
+        let n = tokio::io::AsyncReadExt::read(&mut stream, &mut buf).await?;
+        Ok::<Vec<u8>, std::io::Error>(buf[..n].to_vec())
+    };
+    match tokio::time::timeout(Duration::from_secs(5), outcome)
+        .await
+        .expect("the refused connection is closed at once")
+    {
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
+        Ok(bytes) => panic!(
+            "expected a reset, got {:?}",
+            String::from_utf8_lossy(&bytes)
+        ),
+    }
+    assert_eq!(server.sessions().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passwords_keep_their_spaces_and_empty_ones_fail() {
+    let server = TestServer::start(&crate::support::config::standard()).await;
+    let mut c = Client::connect(server.addr()).await;
+    c.expect("USER dave", 331).await;
+    c.expect("PASS two words", 530).await;
+    c.login("dave", "two words  and spaces").await;
+    let mut c = Client::connect(server.addr()).await;
+    c.expect("USER alice", 331).await;
+    c.expect("PASS", 530).await;
+    c.expect("USER alice", 331).await;
+    c.expect("PASS ", 530).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allow_utf8_false_refuses_opts_utf8() {
+    let server = TestServer::start(
+        &ConfigXml::single({
+            let mut s = SiteXml::new("Test");
+            s.ftp_extra = String::new();
+            s
+        })
+        .xml()
+        .replace("<ftpServer>", r#"<ftpServer allowUTF8="false">"#),
+    )
+    .await;
+    let mut c = Client::connect(server.addr()).await;
+    let feat = c.expect("FEAT", 211).await;
+    assert!(!feat.lines.iter().any(|l| l.trim() == "UTF8"), "{feat:?}");
+    c.expect("OPTS UTF8 ON", 504).await;
+}

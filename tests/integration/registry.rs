@@ -310,3 +310,27 @@ async fn session_id_matches_stat_output() {
     };
     assert_eq!(ids.len(), 5, "ids are unique");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ended_history_is_bounded_by_retention() {
+    let xml =
+        crate::support::config::ConfigXml::single(crate::support::config::SiteXml::new("Test"))
+            .global(r#"<administration endedSessionsRetention="3" />"#)
+            .xml();
+    let server = TestServer::start(&xml).await;
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let mut c = Client::connect(server.addr()).await;
+        ids.push(server.only_session().session_id);
+        c.expect("QUIT", 221).await;
+        server.wait_live(0).await;
+    }
+    let ended: Vec<Uuid> = server
+        .registry()
+        .ended(None)
+        .iter()
+        .map(|e| e.record.session_id)
+        .collect();
+    assert_eq!(ended, ids[2..], "the three most recent, oldest first");
+    assert!(server.registry().ended_session(ids[0]).is_none());
+}

@@ -333,3 +333,166 @@ async fn suppaftp_client_works_against_wharf() {
     let id = server.registry().ended(None).last().map(|e| e.end_reason);
     let _ = id;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quit_during_a_transfer_waits_for_it() {
+    let (server, mut c) = standard_login().await;
+    let data = pattern(16 << 20, 13);
+    write_file(&server.site_dir(), "big.bin", &data);
+    c.expect("TYPE I", 200).await;
+    let addr = c.pasv().await;
+    let mut reader = crate::support::client::SlowReader::connect(addr).await;
+    c.send_line("RETR big.bin").await;
+    c.expect_reply(150).await;
+    reader.read_at_least(64 * 1024).await;
+    // RFC 959: QUIT during a transfer is answered after the transfer's reply.
+    c.send_line("QUIT").await;
+    assert!(c.is_quiet(Duration::from_millis(300)).await);
+    reader.read_rest().await;
+    assert!(reader.received == data);
+    let replies = c.read_until_closed().await;
+    let codes: Vec<u16> = replies.iter().map(|r| r.code).collect();
+    assert_eq!(codes, [226, 221], "{replies:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_being_uploaded_are_protected() {
+    let server = TestServer::start(&crate::support::config::standard()).await;
+    write_file(&server.site_dir(), "busy.bin", b"old content");
+    let mut up = Client::connect(server.addr()).await;
+    up.login("alice", "alice-pw").await;
+    up.expect("TYPE I", 200).await;
+    let addr = up.pasv().await;
+    let mut data = connect(addr).await;
+    up.send_line("STOR busy.bin").await;
+    up.expect_reply(150).await;
+    data.write_all(b"new bytes, part one").await.unwrap();
+
+    let mut other = Client::connect(server.addr()).await;
+    other.login("bob", "bob-pw").await;
+    // allowReadUploadsInProgress=false (default): not readable while uploading.
+    let r = other.refused_data_cmd("RETR busy.bin").await;
+    assert_eq!(r.code, 550, "{r:?}");
+    other.expect("DELE busy.bin", 450).await;
+    let r = other.refused_data_cmd("STOR busy.bin").await;
+    assert_eq!(r.code, 450, "a second upload to the same file waits: {r:?}");
+    let r = other.refused_data_cmd("APPE busy.bin").await;
+    assert_eq!(r.code, 450, "{r:?}");
+
+    data.write_all(b", part two").await.unwrap();
+    drop(data);
+    up.expect_reply(226).await;
+    // Once it is stored everything works again.
+    assert_eq!(
+        other.retr("busy.bin").await,
+        b"new bytes, part one, part two"
+    );
+    other.expect("DELE busy.bin", 250).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allow_read_uploads_in_progress_lets_readers_in() {
+    let server = TestServer::start(&with_ftp(
+        r#"<fileHandling allowReadUploadsInProgress="true" keepPartialUploads="true" />"#,
+    ))
+    .await;
+    let mut up = Client::connect(server.addr()).await;
+    up.login("alice", "alice-pw").await;
+    up.expect("TYPE I", 200).await;
+    let addr = up.pasv().await;
+    let mut data = connect(addr).await;
+    up.send_line("STOR growing.log").await;
+    up.expect_reply(150).await;
+    data.write_all(b"first line\n").await.unwrap();
+    let path = server.site_dir().join("growing.log");
+    crate::support::wait_for("the first bytes on disk", || {
+        (std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) == 11).then_some(())
+    })
+    .await;
+    let mut reader = Client::connect(server.addr()).await;
+    reader.login("bob", "bob-pw").await;
+    reader.expect("TYPE I", 200).await;
+    assert_eq!(reader.retr("growing.log").await, b"first line\n");
+    data.write_all(b"second line\n").await.unwrap();
+    drop(data);
+    up.expect_reply(226).await;
+    assert_eq!(
+        reader.retr("growing.log").await,
+        b"first line\nsecond line\n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_with_spaces_and_unicode() {
+    let (server, mut c) = standard_login().await;
+    c.expect("OPTS UTF8 ON", 200).await;
+    c.expect("TYPE I", 200).await;
+    for name in [
+        "with space.txt",
+        "naïve 文件 ünïcødé.txt",
+        "trailing space ",
+    ] {
+        c.stor(name, name.as_bytes()).await;
+        assert_eq!(
+            std::fs::read(server.site_dir().join(name)).unwrap(),
+            name.as_bytes(),
+            "{name:?}"
+        );
+        assert_eq!(c.retr(name).await, name.as_bytes(), "{name:?}");
+        let size = c.expect(&format!("SIZE {name}"), 213).await;
+        assert_eq!(size.text(), name.len().to_string());
+    }
+    let names: Vec<String> = c.nlst("").await.lines().map(str::to_string).collect();
+    assert!(
+        names.iter().any(|n| n == "naïve 文件 ünïcødé.txt"),
+        "{names:?}"
+    );
+    assert!(names.iter().any(|n| n == "trailing space "), "{names:?}");
+    let r = c.expect("MKD dir \"quoted\"", 257).await;
+    assert!(
+        r.text().starts_with("\"/dir \"\"quoted\"\"\""),
+        "quotes are doubled: {r:?}"
+    );
+    c.expect("CWD dir \"quoted\"/", 250).await;
+    let pwd = c.expect("PWD", 257).await;
+    assert!(pwd.text().starts_with("\"/dir \"\"quoted\"\"\""), "{pwd:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_sessions_transfer_independently() {
+    let server = TestServer::start(&crate::support::config::standard()).await;
+    let shared = pattern(1 << 20, 99);
+    write_file(&server.site_dir(), "shared.bin", &shared);
+    let addr = server.addr();
+    let mut tasks = Vec::new();
+    for i in 0..16u64 {
+        let shared = shared.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut c = Client::connect(addr).await;
+            c.login("anonymous", &format!("client{i}@example.com"))
+                .await;
+            c.expect("TYPE I", 200).await;
+            let mine = pattern(300_000 + i as usize, i);
+            let name = format!("client-{i}.bin");
+            let mode = [
+                DataMode::Pasv,
+                DataMode::Epsv,
+                DataMode::Port,
+                DataMode::Eprt,
+            ][i as usize % 4];
+            c.upload_with(mode, &format!("STOR {name}"), &mine).await;
+            assert!(c.download_with(mode, "RETR shared.bin").await == shared);
+            assert!(c.download_with(mode, &format!("RETR {name}")).await == mine);
+            c.expect("QUIT", 221).await;
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    server.wait_live(0).await;
+    assert_eq!(server.registry().ended(None).len(), 16);
+    for i in 0..16u64 {
+        let stored = std::fs::read(server.site_dir().join(format!("client-{i}.bin"))).unwrap();
+        assert!(stored == pattern(300_000 + i as usize, i));
+    }
+}

@@ -5,6 +5,7 @@ pub const USERS: &[(&str, &str, &str)] = &[
     ("alice", "alice-pw", "staff"),
     ("bob", "bob-pw", "readers"),
     ("carol", "carol-pw", ""),
+    ("dave", "two words  and spaces", ""),
 ];
 
 /// One `<site>`.
