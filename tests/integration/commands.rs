@@ -557,3 +557,32 @@ async fn missing_arguments_get_501_and_the_root_is_protected() {
     assert!(server.site_dir().is_dir());
     c.expect("NOOP", 200).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn virtual_directory_roots_and_cross_mount_renames() {
+    let site = SiteXml::new("Test").vdir("/mounted", "{ROOT}/elsewhere");
+    let server = TestServer::start_with(&ConfigXml::single(site).xml(), |root| {
+        write_file(root, "elsewhere/far.txt", b"far");
+        write_file(root, "site/near.txt", b"near");
+    })
+    .await;
+    let mut c = Client::connect(server.addr()).await;
+    c.login("alice", "alice-pw").await;
+    c.expect("RNFR /mounted/far.txt", 350).await;
+    c.expect("RNTO /far.txt", 553).await;
+    c.expect("RNFR near.txt", 350).await;
+    c.expect("RNTO /mounted/near.txt", 553).await;
+    assert!(server.root().join("elsewhere/far.txt").exists());
+    assert!(server.site_dir().join("near.txt").exists());
+    // Inside one mount a rename works.
+    c.expect("RNFR /mounted/far.txt", 350).await;
+    c.expect("RNTO /mounted/far2.txt", 250).await;
+    assert!(server.root().join("elsewhere/far2.txt").exists());
+    // The mount point itself is configuration, not content.
+    c.expect("RMD /mounted", 550).await;
+    c.expect("RNFR /mounted", 550).await;
+    assert!(server.root().join("elsewhere").is_dir());
+    // Uploads into a missing folder fail cleanly.
+    let r = c.refused_data_cmd("STOR /no/such/dir/x.txt").await;
+    assert_eq!(r.code, 550);
+}

@@ -236,3 +236,25 @@ async fn passive_ports_come_from_the_configured_range() {
     assert!(seen.len() > 1, "the range is cycled through: {seen:?}");
     assert_eq!(c.retr("f.txt").await, b"ranged");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unused_passive_port_is_closed_by_the_next_one() {
+    let (server, mut c) = standard_login().await;
+    write_file(&server.site_dir(), "f.txt", b"x");
+    let first = c.pasv().await;
+    let second = c.pasv().await;
+    assert_ne!(first.port(), second.port());
+    assert!(
+        tokio::net::TcpStream::connect(first).await.is_err(),
+        "the first passive listener no longer accepts"
+    );
+    // After a transfer its passive port is closed too.
+    let mut data = connect(second).await;
+    c.send_line("RETR f.txt").await;
+    c.expect_reply(150).await;
+    let mut got = Vec::new();
+    data.read_to_end(&mut got).await.unwrap();
+    c.expect_reply(226).await;
+    assert!(tokio::net::TcpStream::connect(second).await.is_err());
+    c.expect("RETR f.txt", 425).await;
+}

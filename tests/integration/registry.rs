@@ -334,3 +334,39 @@ async fn ended_history_is_bounded_by_retention() {
     assert_eq!(ended, ids[2..], "the three most recent, oldest first");
     assert!(server.registry().ended_session(ids[0]).is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_bytes_are_counted_exactly() {
+    let (server, mut c) = standard_login().await;
+    let before = server.only_session();
+    let reply = c.expect("NOOP", 200).await;
+    let after = server.only_session();
+    assert_eq!(
+        after.bytes_received - before.bytes_received,
+        "NOOP\r\n".len() as u64
+    );
+    let reply_len: usize = reply.lines.iter().map(|l| l.len() + 2).sum();
+    assert_eq!(after.bytes_sent - before.bytes_sent, reply_len as u64);
+    // A multi-line reply counts every line.
+    let feat = c.expect("FEAT", 211).await;
+    let feat_len: usize = feat.lines.iter().map(|l| l.len() + 2).sum();
+    let after_feat = server.only_session();
+    assert_eq!(after_feat.bytes_sent - after.bytes_sent, feat_len as u64);
+    // Data payload counts too: a 1000-byte download adds the reply lines and 1000 bytes.
+    write_file(&server.site_dir(), "k.bin", &[7u8; 1000]);
+    c.expect("TYPE I", 200).await;
+    let base = server.only_session().bytes_sent;
+    let addr = c.pasv().await;
+    let pasv_reply = server.only_session().bytes_sent - base;
+    let mut data = connect(addr).await;
+    c.send_line("RETR k.bin").await;
+    let r150 = c.expect_reply(150).await;
+    let mut got = Vec::new();
+    tokio::io::AsyncReadExt::read_to_end(&mut data, &mut got)
+        .await
+        .unwrap();
+    let r226 = c.expect_reply(226).await;
+    let total = server.only_session().bytes_sent - base;
+    let lines = (r150.lines[0].len() + 2 + r226.lines[0].len() + 2) as u64;
+    assert_eq!(total, pasv_reply + lines + 1000);
+}

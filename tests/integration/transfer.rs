@@ -496,3 +496,21 @@ async fn concurrent_sessions_transfer_independently() {
         assert!(stored == pattern(300_000 + i as usize, i));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn active_connection_refused_gives_425() {
+    let (server, mut c) = standard_login().await;
+    write_file(&server.site_dir(), "f.txt", b"x");
+    // A port nobody listens on.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    c.expect(&format!("EPRT |1|127.0.0.1|{closed}|"), 200).await;
+    c.send_line("RETR f.txt").await;
+    c.expect_reply(150).await;
+    let r = c.read_reply().await;
+    assert_eq!(r.code, 425, "{r:?}");
+    c.expect("NOOP", 200).await;
+    assert_eq!(c.retr("f.txt").await, b"x");
+}
