@@ -330,8 +330,11 @@ async fn suppaftp_client_works_against_wharf() {
         "{err:?}"
     );
     ftp.quit().await.unwrap();
-    let id = server.registry().ended(None).last().map(|e| e.end_reason);
-    let _ = id;
+    server.wait_live(0).await;
+    let ended = server.registry().ended(None);
+    assert_eq!(ended.len(), 1);
+    assert_eq!(ended[0].end_reason, wharf::registry::EndReason::Quit);
+    assert_eq!(ended[0].record.user_name, "alice");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

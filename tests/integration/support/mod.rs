@@ -48,6 +48,7 @@ impl TestServer {
     /// password, writes the XML as `{ROOT}/applicationHost.config`, loads it (panicking on
     /// any error diagnostic) and starts the server.
     pub async fn start_with(xml_template: &str, setup: impl FnOnce(&Path)) -> TestServer {
+        init_tracing();
         let dir = tempfile::Builder::new()
             .prefix("wharf-itest-")
             .tempdir()
@@ -177,6 +178,20 @@ impl TestServer {
         })
         .await
     }
+}
+
+/// Server logs for debugging a test: set `WHARF_LOG` (e.g. `WHARF_LOG=debug`) and run with
+/// `--nocapture`.
+fn init_tracing() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("WHARF_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_test_writer()
+                .try_init();
+        }
+    });
 }
 
 /// Polls `probe` every 10 ms until it returns `Some`, for up to [`IO_TIMEOUT`].
