@@ -302,9 +302,8 @@ impl Session {
 
     async fn dispatch(&mut self, command: Command) -> io::Result<Flow> {
         use Command as C;
-        if !matches!(command, C::Rest(_)) && !is_transfer(&command) {
-            self.rest = 0;
-        }
+        // A REST offset waits for the next RETR/STOR (clients often send TYPE or PASV in
+        // between); the transfer commands consume it, REIN and USER forget it.
         if !matches!(command, C::Rnto(_)) {
             // RNTO must immediately follow RNFR (RFC 959 §4.1.3).
             if !matches!(command, C::Rnfr(_)) {
@@ -557,13 +556,6 @@ fn is_urgent(line: &[u8]) -> bool {
     verb == b"ABOR" || verb == b"STAT"
 }
 
-fn is_transfer(command: &Command) -> bool {
-    matches!(
-        command,
-        Command::Retr(_) | Command::Stor(_) | Command::Appe(_) | Command::Stou(_)
-    )
-}
-
 /// The pre-login allow-list, in one place.
 fn allowed_before_login(command: &Command) -> bool {
     use Command as C;
@@ -594,6 +586,10 @@ fn parse_error_reply(error: ParseError) -> Reply {
     match error {
         ParseError::Empty => Reply::new(500, "Empty command line."),
         ParseError::BadArgument { verb, message } => Reply::new(501, format!("{verb}: {message}")),
+        // RFC 2428: an unknown network protocol in EPRT/EPSV is 522.
+        ParseError::Unsupported { verb, message } if verb == "EPRT" || verb == "EPSV" => {
+            Reply::new(522, format!("{verb}: {message}"))
+        }
         ParseError::Unsupported { verb, message } => Reply::new(504, format!("{verb}: {message}")),
         ParseError::Encoding => Reply::new(501, "Command line is not valid UTF-8."),
     }

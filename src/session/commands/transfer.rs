@@ -362,6 +362,10 @@ impl Session {
         outcome: TransferOutcome,
     ) -> io::Result<()> {
         self.handle.transfer_finished();
+        self.handle.set_state(crate::registry::SessionState::Idle);
+        // The idle clock counts time without commands or transfers: a long transfer
+        // must not time the session out the moment it ends.
+        self.last_command_at = tokio::time::Instant::now();
         let context = transfer.context;
         let failed = !matches!(outcome, TransferOutcome::Complete { .. });
         if failed
