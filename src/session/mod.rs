@@ -290,6 +290,9 @@ impl Session {
                 result
             }
         };
+        // Idle time counts from the end of the last command: a slow command (argon2 under
+        // load, a long STAT listing) must not eat into the client's idle allowance.
+        self.last_command_at = Instant::now();
         match result {
             Ok(Flow::Continue) => None,
             Ok(Flow::End(reason)) => Some(reason),
