@@ -9,6 +9,9 @@
 //! A missing client tool skips its tests with a loud message on a developer machine and
 //! fails them under CI (`CI` set): `.ci/run` installs the tools.
 //!
+//! `WHARF_BIN=/path/to/wharf` tests another binary than the one cargo built (a release
+//! build, or a private copy when several checkouts share one target directory).
+//!
 //! Modules:
 //! - [`common`]: the server process guard, test configurations, running tools with timeouts.
 //! - [`curl`]: listings, downloads, uploads, active/passive modes, CWD methods, quote, resume.
