@@ -45,10 +45,6 @@ fn python_ftplib_session() {
 
 /// ABOR during a download: in band, then as `ftplib.abort()` sends it (urgent data).
 #[test]
-#[ignore = "server bug: ftplib.abort() sends ABOR with MSG_OOB; the server answers the \
-            transfer with 426 but never answers the ABOR (the LF after the urgent mark is \
-            dropped, or with SO_OOBINLINE left unread because tokio clears readiness after \
-            the short read that stops at the mark)"]
 fn python_ftplib_abort_mid_retrieve() {
     if !require_tool("python3") {
         return;
