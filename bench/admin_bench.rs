@@ -390,7 +390,7 @@ async fn list_latency_path(admin: SocketAddr, token: &str, path: &str, n: usize)
         let t = Instant::now();
         let r = http::get(admin, path, token).await;
         samples.push(t.elapsed());
-        assert_eq!(r.status, 200);
+        assert_eq!(r.status, 200, "{}", r.text());
         bytes = r.body.len();
     }
     stats(&mut samples, bytes)
@@ -457,7 +457,7 @@ impl Poller {
                 }
                 let t = Instant::now();
                 let r = http::get(admin, "/api/v1/sessions", &token).await;
-                assert_eq!(r.status, 200);
+                assert_eq!(r.status, 200, "{}", r.text());
                 samples.push(t.elapsed());
             }
         });
