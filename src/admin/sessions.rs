@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
@@ -146,10 +146,11 @@ async fn list_all(
 
 async fn list_site(
     State(state): State<AdminState>,
-    Path(site): Path<String>,
+    site: Result<Path<String>, PathRejection>,
     format: Format,
     query: Result<Query<FilterQuery>, QueryRejection>,
 ) -> Result<Rendered, ApiError> {
+    let Path(site) = site.map_err(bad_path)?;
     let site = state.find_site(&site)?;
     let filter = Filter::parse(query)?;
     render_list(&state, Some(site.name.clone()), filter, format).await
@@ -179,9 +180,10 @@ async fn render_list(
 
 async fn show(
     State(state): State<AdminState>,
-    Path((site, id)): Path<(String, String)>,
+    path: Result<Path<(String, String)>, PathRejection>,
     format: Format,
 ) -> Result<Rendered, ApiError> {
+    let Path((site, id)) = path.map_err(bad_path)?;
     let site = state.find_site(&site)?;
     let id = parse_id(&id)?;
     let handle = state
@@ -243,10 +245,11 @@ struct TerminateBody {
 
 async fn terminate(
     State(state): State<AdminState>,
-    Path((site, id)): Path<(String, String)>,
+    path: Result<Path<(String, String)>, PathRejection>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let Path((site, id)) = path.map_err(bad_path)?;
     let site = state.find_site(&site)?;
     let id = parse_id(&id)?;
     let actor = actor(&headers)?;
@@ -359,6 +362,10 @@ fn parse_reason(body: &[u8]) -> Result<Option<String>, ApiError> {
         let clean = clean.trim();
         (!clean.is_empty()).then(|| clean.to_string())
     }))
+}
+
+fn bad_path(e: PathRejection) -> ApiError {
+    ApiError::BadRequest(format!("bad path: {e}"))
 }
 
 fn parse_id(text: &str) -> Result<Uuid, ApiError> {

@@ -474,6 +474,9 @@ async fn sessions_list_with_filters() {
         0
     );
     assert_eq!(count(f.get_json("/api/v1/sites/Stopped/sessions").await), 0);
+    let r = f.get("/api/v1/sites/%FF/sessions").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "not UTF-8");
+    assert!(r.json()["error"].is_string());
     let r = f.get("/api/v1/sites/Nope/sessions").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert!(r.json()["error"].as_str().unwrap().contains("Nope"));
