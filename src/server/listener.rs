@@ -26,6 +26,8 @@ pub struct ListenerContext {
     pub hard: CancellationToken,
     /// Where session tasks are tracked.
     pub tasks: TaskTracker,
+    /// Implicit FTPS: sessions start with a TLS handshake.
+    pub implicit_tls: bool,
 }
 
 /// Accepts until the drain token fires.
@@ -92,6 +94,7 @@ async fn accept(mut stream: TcpStream, ctx: &ListenerContext) {
         ctx.endpoint.clone(),
         ctx.shared.clone(),
         ctx.drain.clone(),
-    );
+    )
+    .implicit_tls(ctx.implicit_tls);
     ctx.tasks.spawn(session.run());
 }

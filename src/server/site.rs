@@ -8,6 +8,7 @@ use wharf_proto::VirtualPath;
 use crate::config::model::SiteConfig;
 use crate::registry::lock;
 use crate::storage::vdirs::SiteTree;
+use crate::tls::SiteTls;
 
 /// A site at run time.
 #[derive(Debug)]
@@ -18,6 +19,8 @@ pub struct SiteRuntime {
     pub config: Arc<SiteConfig>,
     /// The virtual tree.
     pub tree: Arc<SiteTree>,
+    /// TLS (FTPS) when the site has a certificate.
+    pub tls: Option<Arc<SiteTls>>,
     /// Site paths of uploads in progress (for `allowReadUploadsInProgress`).
     uploads: Mutex<HashSet<VirtualPath>>,
 }
@@ -25,10 +28,16 @@ pub struct SiteRuntime {
 impl SiteRuntime {
     /// Builds the runtime of one site.
     pub fn new(config: Arc<SiteConfig>) -> SiteRuntime {
+        SiteRuntime::with_tls(config, None)
+    }
+
+    /// Builds the runtime of one site with its TLS.
+    pub fn with_tls(config: Arc<SiteConfig>, tls: Option<Arc<SiteTls>>) -> SiteRuntime {
         SiteRuntime {
             name: Arc::from(config.name.as_str()),
             tree: Arc::new(SiteTree::new(&config.virtual_directories)),
             config,
+            tls,
             uploads: Mutex::new(HashSet::new()),
         }
     }
