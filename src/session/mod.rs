@@ -88,7 +88,7 @@ struct TlsState {
     implicit: bool,
     /// The server configuration of the control handshake, reused for data connections
     /// (same certificate and session cache: data connections can resume).
-    config: Option<Arc<rustls::ServerConfig>>,
+    config: Option<Arc<crate::tls::ChannelConfigs>>,
     /// PBSZ was given (or implicit TLS).
     pbsz: bool,
     /// PROT P in force.

@@ -95,10 +95,23 @@ pub fn negotiated(conn: &CommonState) -> Negotiated {
     }
 }
 
-/// One site's TLS: the current server configuration and what survives reloads.
+/// The server configurations of one certificate: one for control connections, one for
+/// data connections. They share the session cache and ticket key (so data connections
+/// resume the control session); the data one sends no TLS 1.3 session tickets, because a
+/// client that only uploads never reads them and then closes with unread data, which
+/// resets the connection and can cut the end of the upload.
+#[derive(Debug, Clone)]
+pub struct ChannelConfigs {
+    /// For the control connection (AUTH TLS, implicit TLS).
+    pub control: Arc<ServerConfig>,
+    /// For protected data connections.
+    pub data: Arc<ServerConfig>,
+}
+
+/// One site's TLS: the current server configurations and what survives reloads.
 #[derive(Debug)]
 pub struct SiteTls {
-    current: RwLock<Arc<ServerConfig>>,
+    current: RwLock<Arc<ChannelConfigs>>,
     thumbprint: RwLock<String>,
     cache: Arc<dyn StoresServerSessions>,
     ticketer: Arc<dyn rustls::server::ProducesTickets>,
@@ -131,8 +144,8 @@ impl SiteTls {
         }))
     }
 
-    /// The server configuration for a new handshake (AUTH or implicit TLS).
-    pub fn config(&self) -> Arc<ServerConfig> {
+    /// The server configurations for a new session (AUTH or implicit TLS).
+    pub fn config(&self) -> Arc<ChannelConfigs> {
         self.current
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -214,7 +227,7 @@ fn build_config(
     state_dir: &Path,
     cache: &Arc<dyn StoresServerSessions>,
     ticketer: &Arc<dyn rustls::server::ProducesTickets>,
-) -> Result<(Arc<ServerConfig>, String), TlsError> {
+) -> Result<(Arc<ChannelConfigs>, String), TlsError> {
     let loaded = load_certificate(site, state_dir)?;
     let provider = provider();
     let builder = ServerConfig::builder_with_provider(provider.clone())
@@ -229,7 +242,13 @@ fn build_config(
         .map_err(|e| TlsError::Rustls(loaded.certificate_file.clone(), e.to_string()))?;
     config.session_storage = cache.clone();
     config.ticketer = ticketer.clone();
-    Ok((Arc::new(config), loaded.thumbprint))
+    let mut data = config.clone();
+    data.send_tls13_tickets = 0;
+    let configs = ChannelConfigs {
+        control: Arc::new(config),
+        data: Arc::new(data),
+    };
+    Ok((Arc::new(configs), loaded.thumbprint))
 }
 
 #[cfg(test)]
@@ -281,11 +300,17 @@ mod tests {
         let after = tls.reload(&s).unwrap();
         assert_ne!(before, after);
         assert!(!Arc::ptr_eq(&first, &tls.config()));
-        // The session cache survives the reload.
+        // The session cache survives the reload and is shared by both channels.
+        let now = tls.config();
         assert!(Arc::ptr_eq(
-            &first.session_storage,
-            &tls.config().session_storage
+            &first.control.session_storage,
+            &now.control.session_storage
         ));
+        assert!(Arc::ptr_eq(
+            &now.control.session_storage,
+            &now.data.session_storage
+        ));
+        assert_eq!(now.data.send_tls13_tickets, 0);
     }
 
     #[test]

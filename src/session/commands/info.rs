@@ -82,6 +82,23 @@ impl Session {
                 record.bytes_sent, record.bytes_received
             ),
         ];
+        if let Some(tls) = &record.tls {
+            lines.push(format!(
+                "TLS: control {}, data {} ({} {})",
+                if tls.control_protected {
+                    "protected"
+                } else {
+                    "clear (CCC)"
+                },
+                if tls.data_protected {
+                    "protected (PROT P)"
+                } else {
+                    "clear (PROT C)"
+                },
+                tls.protocol_version,
+                tls.cipher_suite
+            ));
+        }
         match &record.transfer {
             Some(t) => lines.push(format!(
                 "Transferring {} ({}): {} of {} bytes",

@@ -12,6 +12,7 @@ use super::super::data::DataTls;
 use super::super::{Flow, Session};
 use crate::config::model::DataChannelPolicy;
 use crate::registry::EndReason;
+use crate::tls::ChannelConfigs;
 use crate::tls::policy::{self, AuthMechanism};
 
 /// How long CCC waits for the client's close_notify.
@@ -29,9 +30,9 @@ impl Session {
     }
 
     /// Runs the TLS handshake on the control connection and records the result.
-    async fn control_handshake(&mut self, config: Arc<rustls::ServerConfig>) -> io::Result<()> {
+    async fn control_handshake(&mut self, config: Arc<ChannelConfigs>) -> io::Result<()> {
         let limit = self.handshake_limit();
-        self.control.upgrade(config.clone(), limit).await?;
+        self.control.upgrade(config.control.clone(), limit).await?;
         let conn = self
             .control
             .tls()
@@ -193,7 +194,7 @@ impl Session {
             return None;
         }
         Some(DataTls {
-            config: self.tls.config.clone()?,
+            config: self.tls.config.as_ref()?.data.clone(),
             require_resumption: self.site.config.ftp.ssl.require_data_channel_resumption,
             client_cert: self.tls.client_cert.clone(),
         })
