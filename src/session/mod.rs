@@ -331,9 +331,8 @@ impl Session {
 
     async fn dispatch(&mut self, command: Command) -> io::Result<Flow> {
         use Command as C;
-        if !matches!(command, C::Rest(_)) && !is_transfer(&command) {
-            self.rest = 0;
-        }
+        // A REST offset waits for the next RETR/STOR (clients often send TYPE or PASV in
+        // between); the transfer commands consume it, REIN and USER forget it.
         if !matches!(command, C::Rnto(_)) {
             // RNTO must immediately follow RNFR (RFC 959 §4.1.3).
             if !matches!(command, C::Rnfr(_)) {
@@ -436,6 +435,39 @@ impl Session {
                 "client does not read its control connection",
             )),
         }
+    }
+
+    /// Sends a reply and continues.
+    async fn send(&mut self, reply: Reply) -> io::Result<Flow> {
+        self.reply(reply).await?;
+        Ok(Flow::Continue)
+    }
+
+    /// Replies with the mapping of a storage error and continues.
+    async fn storage_failed(&mut self, error: crate::storage::StorageError) -> io::Result<Flow> {
+        let reply = self.storage_error(&error);
+        self.send(reply).await
+    }
+
+    /// Sends the 150 opening reply, marks the transfer in the registry and starts it.
+    async fn begin_transfer(
+        &mut self,
+        params: data::DataParams,
+        opening: String,
+        (direction, size): (crate::registry::TransferDirection, Option<u64>),
+        payload: data::Payload,
+        context: data::TransferContext,
+    ) -> io::Result<Flow> {
+        self.reply(Reply::new(150, opening)).await?;
+        self.handle
+            .transfer_started(direction, context.path.clone(), size);
+        self.transfer = Some(RunningTransfer::spawn(
+            params,
+            payload,
+            self.handle.clone(),
+            context,
+        ));
+        Ok(Flow::Continue)
     }
 
     /// A reply followed by `Flow::Continue`.
@@ -571,13 +603,6 @@ fn is_urgent(line: &[u8]) -> bool {
     verb == b"ABOR" || verb == b"STAT"
 }
 
-fn is_transfer(command: &Command) -> bool {
-    matches!(
-        command,
-        Command::Retr(_) | Command::Stor(_) | Command::Appe(_) | Command::Stou(_)
-    )
-}
-
 /// The pre-login allow-list, in one place.
 fn allowed_before_login(command: &Command) -> bool {
     use Command as C;
@@ -608,6 +633,10 @@ fn parse_error_reply(error: ParseError) -> Reply {
     match error {
         ParseError::Empty => Reply::new(500, "Empty command line."),
         ParseError::BadArgument { verb, message } => Reply::new(501, format!("{verb}: {message}")),
+        // RFC 2428: an unknown network protocol in EPRT/EPSV is 522.
+        ParseError::Unsupported { verb, message } if verb == "EPRT" || verb == "EPSV" => {
+            Reply::new(522, format!("{verb}: {message}"))
+        }
         ParseError::Unsupported { verb, message } => Reply::new(504, format!("{verb}: {message}")),
         ParseError::Encoding => Reply::new(501, "Command line is not valid UTF-8."),
     }
