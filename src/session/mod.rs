@@ -339,6 +339,11 @@ impl Session {
                 self.rename_from = None;
             }
         }
+        if !self.is_logged_in() && !allowed_before_login(&command) {
+            self.reply(Reply::new(530, "Please login with USER and PASS."))
+                .await?;
+            return Ok(Flow::Continue);
+        }
         if let Some(refusal) = crate::tls::policy::control_refusal(
             self.site.config.ftp.ssl.control_channel_policy,
             self.control.is_tls(),
@@ -349,11 +354,6 @@ impl Session {
                 "refused by controlChannelPolicy (substatus 25/26)"
             );
             self.reply(refusal).await?;
-            return Ok(Flow::Continue);
-        }
-        if !self.is_logged_in() && !allowed_before_login(&command) {
-            self.reply(Reply::new(530, "Please login with USER and PASS."))
-                .await?;
             return Ok(Flow::Continue);
         }
         match command {

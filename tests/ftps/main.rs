@@ -260,7 +260,9 @@ async fn control_ssl_require_refuses_clear_text_user_with_534() {
     let (code, _) = ftp.cmd("PASS x").await;
     assert_eq!(code, 534);
     let (code, _) = ftp.cmd("PWD").await;
-    assert_eq!(code, 534);
+    assert_eq!(code, 530, "not logged in comes first");
+    let (code, _) = ftp.cmd("ACCT x").await;
+    assert_eq!(code, 534, "anything else in clear text");
     // What a client needs to start TLS still works in clear text.
     let (code, text) = ftp.cmd("FEAT").await;
     assert_eq!(code, 211);
@@ -579,4 +581,150 @@ async fn certificate_reload_keeps_sessions() {
         wharf::tls::thumbprint(again.server_cert.as_ref().unwrap()),
         new
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// The built binary: start-up messages, `config check`, SIGHUP
+
+fn binary_config(dir: &std::path::Path, pki: &Pki, ssl: &str) -> std::path::PathBuf {
+    let root = dir.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("bin.txt"), "from the binary\n").unwrap();
+    let text = format!(
+        r#"<configuration>
+  <system.applicationHost>
+    <sites>
+      <site name="bin" id="1">
+        <application path="/"><virtualDirectory path="/" physicalPath="root" /></application>
+        <bindings><binding protocol="ftp" bindingInformation="127.0.0.1:0:" implicitTls="true" /></bindings>
+        <ftpServer>
+          <security>
+            <ssl {ssl} {certs} />
+            <authentication><anonymousAuthentication enabled="true" /></authentication>
+          </security>
+        </ftpServer>
+      </site>
+    </sites>
+  </system.applicationHost>
+  <system.ftpServer>
+    <security><authorization><add accessType="Allow" users="*" permissions="Read" /></authorization></security>
+    <administration enabled="false" />
+  </system.ftpServer>
+</configuration>"#,
+        certs = cert_attrs(pki)
+    );
+    let path = dir.join("applicationHost.config");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_check_reports_certificates_and_missing_ones() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let path = binary_config(dir.path(), &pki, REQUIRE);
+    let wharf = env!("CARGO_BIN_EXE_wharf");
+    let (ok, out, err) = run(wharf, &["config", "check", path.to_str().unwrap()], None).await;
+    assert!(ok, "{out}\n{err}");
+    let thumbprint = wharf::tls::thumbprint(&pki.server_der);
+    assert!(out.contains(&thumbprint), "{out}");
+    // A require policy without certificate: a clear warning (and still valid).
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace(&cert_attrs(&pki), "");
+    std::fs::write(&path, text).unwrap();
+    let (ok, out, err) = run(wharf, &["config", "check", path.to_str().unwrap()], None).await;
+    assert!(ok, "{out}\n{err}");
+    assert!(
+        err.contains("requires TLS") && err.contains("no certificate"),
+        "{err}"
+    );
+    // A certificate file that does not load: an error.
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "<ssl ",
+        r#"<ssl certificateFile="missing.crt" privateKeyFile="missing.key" "#,
+    );
+    std::fs::write(&path, text).unwrap();
+    let (ok, out, err) = run(wharf, &["config", "check", path.to_str().unwrap()], None).await;
+    assert!(!ok, "{out}\n{err}");
+    assert!(err.contains("missing.crt"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_serves_implicit_ftps_and_reloads_certificates_on_sighup() {
+    use tokio::io::AsyncBufReadExt;
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let path = binary_config(dir.path(), &pki, REQUIRE);
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_wharf"))
+        .args(["serve", "--config", path.to_str().unwrap()])
+        .env("WHARF_STATE_DIR", dir.path().join("state"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut addr = None;
+    let mut ftps_line = None;
+    while addr.is_none() || ftps_line.is_none() {
+        let line = tokio::time::timeout(STEP, lines.next_line())
+            .await
+            .expect("start-up output")
+            .unwrap()
+            .expect("wharf exited");
+        if let Some(rest) = line.split("listening on ftps://").nth(1) {
+            addr = Some(rest.trim().parse::<std::net::SocketAddr>().unwrap());
+        }
+        if line.contains("offers FTPS") {
+            ftps_line = Some(line);
+        }
+    }
+    let addr = addr.unwrap();
+    let old = wharf::tls::thumbprint(&pki.server_der);
+    assert!(ftps_line.unwrap().contains(&old));
+    let mut first = Ftp::connect_implicit(addr, pki.client_config(false, true)).await;
+    first.login().await;
+    assert_eq!(
+        wharf::tls::thumbprint(first.server_cert.as_ref().unwrap()),
+        old
+    );
+
+    let new = wharf::tls::thumbprint(&pki.issue_server(&pki.server_cert, &pki.server_key));
+    let pid = child.id().unwrap() as libc::pid_t;
+    // SAFETY: kill(2) on our own child with a valid signal number has no memory effects.
+    #[allow(unsafe_code)]
+    let rc = unsafe { libc::kill(pid, libc::SIGHUP) };
+    assert_eq!(rc, 0);
+    let mut seen = None;
+    for _ in 0..200 {
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        let mut probe = Ftp::connect_implicit(addr, pki.client_config(false, false)).await;
+        let got = wharf::tls::thumbprint(probe.server_cert.as_ref().unwrap());
+        let _ = probe.cmd("QUIT").await;
+        if got == new {
+            seen = Some(got);
+            break;
+        }
+    }
+    assert_eq!(seen.as_deref(), Some(new.as_str()), "SIGHUP did not reload");
+    // The first session is still there and still works, data connections included.
+    assert_eq!(first.cmd("NOOP").await.0, 200);
+    assert_eq!(first.cmd("TYPE I").await.0, 200);
+    let (_, data, last) = first.transfer("RETR bin.txt", true, None, None).await;
+    assert_eq!(last.0, 226);
+    assert_eq!(data.unwrap(), b"from the binary\n");
+    if have("curl") {
+        let url = format!("ftps://{addr}/bin.txt");
+        let ca = pki.ca_pem.display().to_string();
+        let (ok, out, err) = run(
+            "curl",
+            &["-sS", "--cacert", &ca, "-u", "anonymous:x", &url],
+            None,
+        )
+        .await;
+        assert!(ok, "{err}");
+        assert_eq!(out, "from the binary\n");
+    }
+    child.kill().await.unwrap();
 }
