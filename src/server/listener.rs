@@ -63,7 +63,8 @@ async fn accept(mut stream: TcpStream, ctx: &ListenerContext) {
     let connections = site.config.ftp.connections;
     if ctx.shared.registry.count(&site.name) >= connections.max_connections as usize {
         tracing::info!(site = %site.name, %client, "connection refused: maxConnections reached");
-        if connections.reset_on_max_connections {
+        if connections.reset_on_max_connections || ctx.implicit_tls {
+            // (On an implicit-TLS port a clear-text 421 would only confuse the client's TLS.)
             // A zero linger makes close() send RST at once (IIS resetOnMaxConnections);
             // with a zero timeout the drop does not block the thread.
             #[allow(deprecated)]

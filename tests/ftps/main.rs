@@ -728,3 +728,136 @@ async fn binary_serves_implicit_ftps_and_reloads_certificates_on_sighup() {
     }
     child.kill().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls12_active_mode_and_resumption_with_ftplib_curl_and_lftp() {
+    if !have("python3") || !have("curl") {
+        return;
+    }
+    let pki = Pki::new();
+    // Resumption required: TLS 1.2 session IDs must resume too, on active (PORT/EPRT)
+    // data connections as well, where Wharf connects and still runs the server side.
+    let server = start(Site {
+        binding: "",
+        ssl: &format!(
+            r#"{} requireDataChannelResumption="true""#,
+            ssl(REQUIRE, &pki)
+        ),
+        security: "",
+    })
+    .await;
+    let script = format!(
+        r#"
+import ftplib, io, ssl
+
+class ResumingFTP_TLS(ftplib.FTP_TLS):
+    # ftplib does not offer the control session on data connections; this is the usual fix.
+    def ntransfercmd(self, cmd, rest=None):
+        conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
+        if self._prot_p:
+            conn = self.context.wrap_socket(conn, server_hostname=self.host, session=self.sock.session)
+            assert conn.session_reused, "data connection did not resume"
+        return conn, size
+
+ctx = ssl.create_default_context(cafile={ca:?})
+ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+f = ResumingFTP_TLS(context=ctx)
+f.connect("127.0.0.1", {port})
+f.login("anonymous", "py@example")
+f.prot_p()
+assert f.sock.version() == "TLSv1.2", f.sock.version()
+f.set_pasv(False)
+data = b"active and protected\n" * 1000
+f.storbinary("STOR active.bin", io.BytesIO(data))
+out = io.BytesIO()
+f.retrbinary("RETR active.bin", out.write)
+assert out.getvalue() == data
+f.set_pasv(True)
+assert "active.bin" in f.nlst()
+print(f.sendcmd("STAT"))
+f.quit()
+print("ok")
+"#,
+        ca = pki.ca_pem.display().to_string(),
+        port = server.addr.port()
+    );
+    let (ok, out, err) = run("python3", &["-"], Some(&script)).await;
+    assert!(ok, "ftplib: {out}\n{err}");
+    assert!(out.contains("TLSv1.2"), "{out}");
+    assert!(out.trim_end().ends_with("ok"), "{out}");
+    let ended = server.running.registry().ended(None);
+    assert!(
+        ended.iter().any(|e| e
+            .record
+            .tls
+            .as_ref()
+            .is_some_and(|t| t.data_channel_resumed && t.protocol_version == "TLSv1.2")),
+        "{ended:#?}"
+    );
+
+    let ca = pki.ca_pem.display().to_string();
+    let url = format!("ftp://127.0.0.1:{}/active.bin", server.addr.port());
+    let (ok, out, err) = run(
+        "curl",
+        &[
+            "-sS",
+            "--ssl-reqd",
+            "--tls-max",
+            "1.2",
+            "--cacert",
+            &ca,
+            "--user",
+            "anonymous:x",
+            &url,
+        ],
+        None,
+    )
+    .await;
+    // (curl 7.88 does not start TLS on active-mode data connections: passive here.)
+    assert!(ok, "curl TLS 1.2: {err}");
+    assert_eq!(out.len(), "active and protected\n".len() * 1000);
+    if have("lftp") {
+        for priority in ["NORMAL", "NORMAL:-VERS-TLS1.3"] {
+            let script = format!(
+                "set cmd:fail-exit yes; set net:max-retries 1; set net:timeout 15; \
+                 set ssl:verify-certificate no; set ftp:ssl-force true; \
+                 set ftp:ssl-protect-data true; set ssl:priority {priority}; \
+                 set ftp:passive-mode off; open -u anonymous,x ftp://127.0.0.1:{}; ls",
+                server.addr.port()
+            );
+            let (ok, out, err) = run("lftp", &["-c", &script], None).await;
+            assert!(
+                ok,
+                "lftp ({priority}) with requireDataChannelResumption: {out}\n{err}"
+            );
+            assert!(out.contains("active.bin"), "{out}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminate_is_not_held_up_by_a_stalled_tls_handshake() {
+    let pki = Pki::new();
+    let server = require_site(&pki).await;
+    let mut ftp = Ftp::connect(server.addr, pki.client_config(false, true)).await;
+    // AUTH TLS accepted, then the client never sends its ClientHello.
+    assert_eq!(ftp.cmd("AUTH TLS").await.0, 234);
+    let id = records(&server)[0].session_id;
+    let started = Instant::now();
+    server
+        .running
+        .registry()
+        .terminate(id, "test", Some("stalled".into()));
+    let ended = tokio::time::timeout(STEP, async {
+        loop {
+            if let Some(e) = server.running.registry().ended_session(id) {
+                return e;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the session did not end");
+    assert_eq!(ended.end_reason, wharf::registry::EndReason::Terminated);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}

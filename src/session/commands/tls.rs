@@ -32,7 +32,14 @@ impl Session {
     /// Runs the TLS handshake on the control connection and records the result.
     async fn control_handshake(&mut self, config: Arc<ChannelConfigs>) -> io::Result<()> {
         let limit = self.handshake_limit();
-        self.control.upgrade(config.control.clone(), limit).await?;
+        // Terminate and shutdown are not held up by a slow handshake.
+        let cancel = self.handle.cancel_token().clone();
+        let drain = self.drain.clone();
+        tokio::select! {
+            result = self.control.upgrade(config.control.clone(), limit) => result?,
+            _ = cancel.cancelled() => return Err(interrupted()),
+            _ = drain.cancelled() => return Err(interrupted()),
+        }
         let conn = self
             .control
             .tls()
@@ -71,6 +78,12 @@ impl Session {
             return Err(EndReason::Error);
         };
         if let Err(e) = self.control_handshake(tls.config()).await {
+            if e.kind() == io::ErrorKind::Interrupted {
+                return Err(match self.handle.terminate_request() {
+                    Some(_) => EndReason::Terminated,
+                    None => EndReason::ServerShutdown,
+                });
+            }
             tracing::info!(error = %e, "implicit TLS handshake failed");
             return Err(handshake_end(&e));
         }
@@ -113,6 +126,10 @@ impl Session {
         self.pending.clear();
         self.lines = LineReader::new(self.site.config.ftp.max_command_line);
         if let Err(e) = self.control_handshake(tls.config()).await {
+            if e.kind() == io::ErrorKind::Interrupted {
+                // The control loop sees the terminate or shutdown next and ends the session.
+                return Ok(Flow::Continue);
+            }
             tracing::info!(error = %e, "TLS handshake after AUTH failed");
             return Ok(Flow::End(handshake_end(&e)));
         }
@@ -199,6 +216,13 @@ impl Session {
             client_cert: self.tls.client_cert.clone(),
         })
     }
+}
+
+fn interrupted() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Interrupted,
+        "session ended during the TLS handshake",
+    )
 }
 
 /// A failed handshake: a client that went away, or a TLS error.
