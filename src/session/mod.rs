@@ -69,8 +69,12 @@ enum LoopEvent {
     Drain,
     TransferDone(data::TransferOutcome),
     Deadline,
+    LoneCr,
     Read(io::Result<usize>),
 }
+
+/// How long a line ending in CR waits for its LF before it counts as complete.
+const LONE_CR_WAIT: Duration = Duration::from_millis(200);
 
 const SHUTDOWN_TEXT: &str = "Server is shutting down, closing control connection.";
 
@@ -205,6 +209,11 @@ impl Session {
                 return end;
             }
             let deadline = self.deadline();
+            // A line stuck at a lone CR is ended after a short pause (urgent-data ABOR).
+            let lone_cr = self
+                .lines
+                .awaiting_lf()
+                .then(|| Instant::now() + LONE_CR_WAIT);
             let event = {
                 let cancel = self.handle.cancel_token();
                 let transfer = &mut self.transfer;
@@ -215,6 +224,7 @@ impl Session {
                     _ = self.drain.cancelled(), if !draining => LoopEvent::Drain,
                     outcome = async { transfer.as_mut().expect("guarded").wait().await }, if transfer.is_some() => LoopEvent::TransferDone(outcome),
                     _ = tokio::time::sleep_until(deadline.0), if transfer.is_none() => LoopEvent::Deadline,
+                    _ = tokio::time::sleep_until(lone_cr.unwrap_or(deadline.0)), if lone_cr.is_some() => LoopEvent::LoneCr,
                     read = reader.read(&mut buf) => LoopEvent::Read(read),
                 }
             };
@@ -248,6 +258,12 @@ impl Session {
                     };
                     self.final_reply(Reply::new(421, text)).await;
                     return deadline.1;
+                }
+                LoopEvent::LoneCr => {
+                    self.lines.end_line_at_cr();
+                    while let Some(event) = self.lines.next_line() {
+                        self.pending.push_back(event);
+                    }
                 }
                 LoopEvent::Read(Ok(0)) => return EndReason::ClientClosed,
                 LoopEvent::Read(Ok(n)) => {
@@ -319,6 +335,9 @@ impl Session {
                 result
             }
         };
+        // Idle time counts from the end of the last command: a slow command (argon2 under
+        // load, a long STAT listing) must not eat into the client's idle allowance.
+        self.last_command_at = Instant::now();
         match result {
             Ok(Flow::Continue) => None,
             Ok(Flow::End(reason)) => Some(reason),

@@ -172,7 +172,6 @@ async fn data_connection_setup_commands() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "server bug: EPRT with an unknown network protocol answers 504 instead of RFC 2428's 522"]
 async fn eprt_with_an_unknown_protocol_gets_522() {
     let (_server, mut c) = standard_login().await;
     let r = c.expect("EPRT |9|127.0.0.1|40000|", 522).await;

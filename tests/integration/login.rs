@@ -322,7 +322,6 @@ async fn messages_without_expansion_and_suppressed_default_banner() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "server bug: a transfer longer than controlChannelTimeout is followed at once by 421 Idle timeout (idle time counts from the start of the transfer command)"]
 async fn control_channel_timeout_does_not_count_transfer_time() {
     use tokio::io::AsyncWriteExt;
     let server = TestServer::start(&with_ftp(r#"<connections controlChannelTimeout="1" />"#)).await;

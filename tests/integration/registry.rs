@@ -122,7 +122,6 @@ async fn live_record_during_a_slow_download() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "server bug: state stays `transferring` after the transfer's 226 until the next command"]
 async fn state_returns_to_idle_after_a_transfer() {
     let (server, mut c) = standard_login().await;
     write_file(&server.site_dir(), "f.txt", b"small");

@@ -118,7 +118,6 @@ async fn rest_resumes_downloads_and_uploads() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "server bug: REST is forgotten when PASV/EPSV/PORT/EPRT/TYPE come between REST and STOR/RETR, so a resumed STOR truncates the file"]
 async fn rest_survives_data_setup_commands_before_the_transfer() {
     // Clients such as BSD ftp and older lftp send REST before PASV/PORT; vsftpd, ProFTPD and
     // Pure-FTPd keep the offset until the transfer command. Forgetting it is harmful: the
