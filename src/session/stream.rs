@@ -65,9 +65,13 @@ impl ControlStream {
         }
     }
 
-    /// CCC (RFC 4217 §6): sends close_notify, waits (up to `limit`) for the client's, and
-    /// continues on the bare TCP stream. TLS records are read one by one from the socket so
-    /// that no clear-text byte sent after the client's close_notify is swallowed.
+    /// CCC (RFC 4217 §6): sends close_notify and continues on the bare TCP stream.
+    ///
+    /// Clients differ: some answer with their own close_notify (curl's active CCC mode,
+    /// lftp, Python), others just go on in clear text (curl's default passive mode). So the
+    /// next bytes are peeked at: TLS records are consumed whole, one by one, until the
+    /// client's close_notify; a byte that cannot start a TLS record starts the first
+    /// clear-text command and is left for the control loop. `limit` bounds the wait.
     pub async fn downgrade(&mut self, limit: Duration) -> io::Result<()> {
         let ControlStream::Tls(tls) = std::mem::take(self) else {
             return Err(io::Error::other("the control connection is not TLS"));
@@ -81,8 +85,20 @@ impl ControlStream {
                 tcp.write_all(&out).await?;
             }
             tcp.flush().await?;
-            // Read whole records until the peer's close_notify.
+            // Read whole records until the peer's close_notify, or clear text.
             loop {
+                let mut first = [0u8; 1];
+                if tcp.peek(&mut first).await? == 0 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the client closed the connection after CCC",
+                    ));
+                }
+                // TLS content types: 20 change_cipher_spec, 21 alert, 22 handshake,
+                // 23 application_data. FTP commands start with a letter.
+                if !(20..=23).contains(&first[0]) {
+                    return Ok(());
+                }
                 let mut header = [0u8; 5];
                 tcp.read_exact(&mut header).await?;
                 let len = u16::from_be_bytes([header[3], header[4]]) as usize;

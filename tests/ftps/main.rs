@@ -142,7 +142,7 @@ async fn lftp_ssl_force_and_protect_data() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn python_ftplib_ftp_tls_prot_p_and_ccc() {
+async fn python_ftplib_ftp_tls_prot_p_and_ccc_with_curl_and_lftp() {
     if !have("python3") {
         return;
     }
@@ -187,6 +187,49 @@ print("ok")
     assert!(ok, "ftplib: {out}\n{err}");
     assert!(out.contains("ccc 200"), "{out}");
     assert!(out.trim_end().ends_with("ok"), "{out}");
+    // curl: CCC in its passive mode (curl does not send close_notify) and active mode.
+    if have("curl") {
+        let ca = pki.ca_pem.display().to_string();
+        let url = format!("ftp://127.0.0.1:{}/py.bin", server.addr.port());
+        for mode in ["passive", "active"] {
+            let (ok, out, err) = run(
+                "curl",
+                &[
+                    "-sS",
+                    "--ssl-reqd",
+                    "--ftp-ssl-ccc",
+                    "--ftp-ssl-ccc-mode",
+                    mode,
+                    "--cacert",
+                    &ca,
+                    "--user",
+                    "anonymous:x",
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{size_download}",
+                    &url,
+                ],
+                None,
+            )
+            .await;
+            assert!(ok, "curl CCC {mode}: {err}");
+            assert_eq!(out, (256 * 4096).to_string());
+        }
+    }
+    // lftp: CCC after login.
+    if have("lftp") {
+        let script = format!(
+            "set cmd:fail-exit yes; set net:max-retries 1; set net:timeout 15; \
+             set ssl:verify-certificate no; set ftp:ssl-force true; \
+             set ftp:ssl-protect-data true; set ftp:ssl-use-ccc true; \
+             open -u anonymous,x ftp://127.0.0.1:{}; ls",
+            server.addr.port()
+        );
+        let (ok, out, err) = run("lftp", &["-c", &script], None).await;
+        assert!(ok, "lftp CCC: {out}\n{err}");
+        assert!(out.contains("py.bin"), "{out}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

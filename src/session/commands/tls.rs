@@ -15,8 +15,8 @@ use crate::registry::EndReason;
 use crate::tls::ChannelConfigs;
 use crate::tls::policy::{self, AuthMechanism};
 
-/// How long CCC waits for the client's close_notify.
-const CCC_TIMEOUT: Duration = Duration::from_secs(10);
+/// The least time CCC waits for the client's next bytes.
+const CCC_MIN_WAIT: Duration = Duration::from_secs(10);
 
 impl Session {
     /// The handshake limit: the login allowance (at least 5 s).
@@ -187,9 +187,29 @@ impl Session {
             "CCC command successful; the control connection continues in clear text.",
         ))
         .await?;
-        if let Err(e) = self.control.downgrade(CCC_TIMEOUT).await {
+        // The client may stay silent for as long as the idle timeout allows; terminate and
+        // shutdown still get through.
+        let limit = self
+            .site
+            .config
+            .ftp
+            .connections
+            .control_channel_timeout
+            .max(CCC_MIN_WAIT);
+        let cancel = self.handle.cancel_token().clone();
+        let drain = self.drain.clone();
+        let result = tokio::select! {
+            result = self.control.downgrade(limit) => result,
+            _ = cancel.cancelled() => return Ok(Flow::Continue),
+            _ = drain.cancelled() => return Ok(Flow::Continue),
+        };
+        if let Err(e) = result {
             tracing::info!(error = %e, "CCC: TLS shutdown failed");
-            return Ok(Flow::End(EndReason::Error));
+            return Ok(Flow::End(match e.kind() {
+                io::ErrorKind::TimedOut => EndReason::ControlTimeout,
+                io::ErrorKind::UnexpectedEof => EndReason::ClientClosed,
+                _ => EndReason::Error,
+            }));
         }
         self.lines = LineReader::new(self.site.config.ftp.max_command_line);
         self.tls.record.control_protected = false;
