@@ -580,6 +580,52 @@ async fn client_certificate_allow_accepts_clients_without_one() {
     let mut with = Ftp::connect(server.addr, pki.client_config(true, true)).await;
     with.auth_tls().await;
     with.login().await;
+    assert_eq!(with.cmd("PBSZ 0").await.0, 200);
+    assert_eq!(with.cmd("PROT P").await.0, 200);
+    let (_, _, last) = with.transfer("LIST", true, None, None).await;
+    assert_eq!(last.0, 226);
+    // A data connection must present the control connection's certificate (substatus 49).
+    let (first, _, last) = with
+        .transfer("LIST", true, None, Some(pki.client_config(false, false)))
+        .await;
+    assert_eq!((first.0, last.0), (150, 522), "{last:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_default_offers_tls_with_a_generated_self_signed_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let loaded = wharf::config::defaults::load_default();
+    let mut config = loaded.config.unwrap();
+    // As if saved beside a config file in `dir`: the state directory is `dir/.wharf`.
+    config.source = Some(dir.path().join("applicationHost.config"));
+    let mut site = (*config.sites[0]).clone();
+    site.bindings[0].port = 0;
+    site.virtual_directories[0].physical_path = dir.path().to_path_buf();
+    config.sites[0] = std::sync::Arc::new(site);
+    config.administration.enabled = false;
+    let running = wharf::server::start(config).await.unwrap();
+    let addr = running.addr_of("Default FTP Site").unwrap();
+    let cert = dir.path().join(".wharf").join("self-signed-cert.pem");
+    let pem = std::fs::read(&cert).expect("certificate generated in the state directory");
+    use rustls::pki_types::pem::PemObject;
+    let der = rustls::pki_types::CertificateDer::from_pem_slice(&pem).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(der.clone()).unwrap();
+    let client = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let mut ftp = Ftp::connect(addr, std::sync::Arc::new(client)).await;
+    // SslAllow: clear text works, and TLS is offered.
+    let (code, text) = ftp.cmd("FEAT").await;
+    assert!(code == 211 && text.contains("AUTH TLS"), "{text}");
+    ftp.auth_tls().await;
+    assert_eq!(ftp.server_cert.as_ref(), Some(&der));
+    ftp.login().await;
+    running.shutdown(std::time::Duration::from_secs(1)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
