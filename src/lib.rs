@@ -10,6 +10,8 @@
 //! - [`auth`]: accounts (argon2id), credentials cache, authorization rules.
 //! - [`storage`]: the storage trait, the confined local file system, virtual directories.
 //! - [`state`]: the state directory (admin token, generated certificate).
+//! - [`tls`]: FTPS on rustls: per-site certificates (PEM, thumbprint store, self-signed),
+//!   reload, and the IIS channel policies.
 //! - [`limits`]: every protocol and resource limit, named with its unit.
 
 pub mod admin;
@@ -22,3 +24,4 @@ pub mod server;
 pub mod session;
 pub mod state;
 pub mod storage;
+pub mod tls;

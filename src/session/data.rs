@@ -56,6 +56,21 @@ pub struct DataParams {
     pub match_client_for_pasv: bool,
     /// `dataChannelTimeout`: idle limit on the data connection.
     pub idle_timeout: Duration,
+    /// PROT P: TLS on the data connection (server side of the handshake, passive or active).
+    pub tls: Option<DataTls>,
+}
+
+/// TLS parameters of a protected data connection (RFC 4217 §9–10).
+#[derive(Debug, Clone)]
+pub struct DataTls {
+    /// The configuration of the control connection's handshake (same certificate, same
+    /// session cache and ticket key, so the client can resume).
+    pub config: Arc<rustls::ServerConfig>,
+    /// `ssl@requireDataChannelResumption`: refuse a connection that did not resume.
+    pub require_resumption: bool,
+    /// The control connection's client certificate: a data connection must present the
+    /// same one (IIS substatus 49).
+    pub client_cert: Option<rustls::pki_types::CertificateDer<'static>>,
 }
 
 /// The payload of a transfer.
@@ -88,6 +103,8 @@ pub enum TransferOutcome {
     },
     /// No data connection could be made (425).
     NoConnection(String),
+    /// The data connection's TLS negotiation failed or was refused (522).
+    TlsRefused(String),
     /// Stopped by ABOR, terminate or shutdown (426).
     Cancelled,
     /// The data connection went idle longer than `dataChannelTimeout` (426).
@@ -171,6 +188,7 @@ async fn run_transfer(
     cancel: CancellationToken,
 ) -> TransferOutcome {
     let idle = params.idle_timeout;
+    let tls = params.tls.clone();
     let opened = tokio::select! {
         _ = cancel.cancelled() => return TransferOutcome::Cancelled,
         opened = open(params) => opened,
@@ -179,27 +197,109 @@ async fn run_transfer(
         Ok(s) => s,
         Err(message) => return TransferOutcome::NoConnection(message),
     };
-    let copy = async {
-        match payload {
-            Payload::Download { reader, ascii } => {
-                send(reader, &mut stream, ascii, idle, handle).await
+    // ABOR, terminate, shutdown: reset the data connection (zero linger) so a client that
+    // is not reading learns at once and no unsent payload lingers in the kernel after 426.
+    match tls {
+        None => tokio::select! {
+            _ = cancel.cancelled() => {
+                reset(&stream);
+                TransferOutcome::Cancelled
             }
-            Payload::Upload { writer, ascii } => {
-                receive(&mut stream, writer, ascii, idle, handle).await
+            outcome = move_payload(&mut stream, payload, idle, handle) => outcome,
+        },
+        Some(tls) => {
+            let secured = tokio::select! {
+                _ = cancel.cancelled() => return TransferOutcome::Cancelled,
+                secured = secure(stream, &tls, idle, handle) => secured,
+            };
+            let mut stream = match secured {
+                Ok(stream) => stream,
+                Err(outcome) => return outcome,
+            };
+            tokio::select! {
+                _ = cancel.cancelled() => {
+                    reset(stream.get_ref().0);
+                    TransferOutcome::Cancelled
+                }
+                outcome = move_payload(&mut stream, payload, idle, handle) => outcome,
             }
-            Payload::Lines(lines) => send_lines(lines, &mut stream, idle, handle).await,
+        }
+    }
+}
+
+/// Makes the coming close an abortive one (RST).
+fn reset(tcp: &TcpStream) {
+    #[allow(deprecated)]
+    let _ = tcp.set_linger(Some(Duration::ZERO));
+}
+
+/// The server side of the data connection's TLS handshake, with the resumption and client
+/// certificate checks; records `dataChannelResumed`.
+async fn secure(
+    tcp: TcpStream,
+    tls: &DataTls,
+    idle: Duration,
+    handle: &SessionHandle,
+) -> Result<tokio_rustls::server::TlsStream<TcpStream>, TransferOutcome> {
+    let accept = tokio_rustls::TlsAcceptor::from(tls.config.clone()).accept(tcp);
+    let stream = match tokio::time::timeout(idle.max(Duration::from_secs(1)), accept).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => {
+            tracing::info!(error = %e, "data connection TLS negotiation failed");
+            return Err(TransferOutcome::TlsRefused(
+                "TLS negotiation on the data connection failed.".to_string(),
+            ));
+        }
+        Err(_) => {
+            return Err(TransferOutcome::TlsRefused(
+                "TLS negotiation on the data connection timed out.".to_string(),
+            ));
         }
     };
-    let result = tokio::select! {
-        _ = cancel.cancelled() => {
-            // ABOR, terminate, shutdown: reset the data connection (zero linger) so a
-            // client that is not reading learns at once and no unsent payload lingers in
-            // the kernel after the 426.
-            #[allow(deprecated)]
-            let _ = stream.set_linger(Some(Duration::ZERO));
-            return TransferOutcome::Cancelled;
+    let conn = stream.get_ref().1;
+    let negotiated = crate::tls::negotiated(conn);
+    let mut record = handle
+        .record(time::OffsetDateTime::now_utc())
+        .tls
+        .unwrap_or_default();
+    record.data_protected = true;
+    record.data_channel_resumed = negotiated.resumed;
+    handle.set_tls(Some(record));
+    if tls.require_resumption && !negotiated.resumed {
+        tracing::info!("refused a data connection that did not resume the TLS session");
+        return Err(TransferOutcome::TlsRefused(
+            "The data connection must resume the control connection's TLS session \
+             (requireDataChannelResumption)."
+                .to_string(),
+        ));
+    }
+    if let Some(expected) = &tls.client_cert {
+        let presented = conn.peer_certificates().and_then(|c| c.first());
+        if presented != Some(expected) {
+            tracing::info!(
+                "data connection client certificate differs from the control connection's (substatus 49)"
+            );
+            return Err(TransferOutcome::TlsRefused(
+                "The data connection must present the control connection's client certificate."
+                    .to_string(),
+            ));
         }
-        result = copy => result,
+    }
+    Ok(stream)
+}
+
+/// Moves the payload and closes the data connection (the end-of-file mark in stream mode;
+/// on TLS the close also sends close_notify).
+async fn move_payload<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    payload: Payload,
+    idle: Duration,
+    handle: &SessionHandle,
+) -> TransferOutcome {
+    let result = match payload {
+        Payload::Download { reader, ascii } => send(reader, stream, ascii, idle, handle).await,
+        Payload::Upload { writer, ascii } => receive(stream, writer, ascii, idle, handle).await,
+        Payload::Lines(lines) => send_lines(lines, stream, idle, handle).await,
     };
     match result {
         Ok(bytes) => {
@@ -270,9 +370,9 @@ async fn io_timeout<T>(
     }
 }
 
-async fn send(
+async fn send<S: AsyncWrite + Unpin>(
     mut reader: Box<dyn AsyncRead + Send + Unpin>,
-    stream: &mut TcpStream,
+    stream: &mut S,
     ascii: bool,
     idle: Duration,
     handle: &SessionHandle,
@@ -302,8 +402,8 @@ async fn send(
     }
 }
 
-async fn receive(
-    stream: &mut TcpStream,
+async fn receive<S: AsyncRead + Unpin>(
+    stream: &mut S,
     mut writer: Box<dyn AsyncWrite + Send + Unpin>,
     ascii: bool,
     idle: Duration,
@@ -314,7 +414,17 @@ async fn receive(
     let mut conv = FromNetAscii::default();
     let mut total = 0u64;
     loop {
-        let n = io_timeout(idle, stream.read(&mut buf)).await?;
+        let n = match tokio::time::timeout(idle, stream.read(&mut buf)).await {
+            Ok(Ok(n)) => n,
+            // A TLS client that closes without close_notify: the TCP close is the end of
+            // the file, as in clear text (vsftpd's strict_ssl_read_eof=NO default).
+            Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                tracing::debug!("data connection closed without TLS close_notify");
+                0
+            }
+            Ok(Err(e)) => return Err(TransferOutcome::ConnectionLost(e)),
+            Err(_) => return Err(TransferOutcome::TimedOut),
+        };
         if n == 0 {
             break;
         }
@@ -352,9 +462,9 @@ async fn receive(
     Ok(total)
 }
 
-async fn send_lines(
+async fn send_lines<S: AsyncWrite + Unpin>(
     mut lines: mpsc::Receiver<Result<Vec<u8>, StorageError>>,
-    stream: &mut TcpStream,
+    stream: &mut S,
     idle: Duration,
     handle: &SessionHandle,
 ) -> Result<u64, TransferOutcome> {
