@@ -329,6 +329,28 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn tls_json_names() {
+        let mut r = sample_record();
+        r.tls = Some(TlsRecord {
+            control_protected: true,
+            data_protected: false,
+            protocol_version: "TLSv1.3".into(),
+            cipher_suite: "TLS13_AES_256_GCM_SHA384".into(),
+            data_channel_resumed: false,
+        });
+        let v: serde_json::Value = serde_json::from_slice(&session_body(&r)).unwrap();
+        assert_eq!(
+            v["tls"],
+            serde_json::json!({"controlProtected": true, "dataProtected": false,
+                "protocolVersion": "TLSv1.3", "cipherSuite": "TLS13_AES_256_GCM_SHA384",
+                "dataChannelResumed": false})
+        );
+        assert_eq!(keys(&v["tls"])[0], "controlProtected");
+        let xml = String::from_utf8(crate::admin::negotiate::session_xml(&r)).unwrap();
+        assert!(xml.contains("<tls controlProtected=\"true\" dataProtected=\"false\" protocolVersion=\"TLSv1.3\" cipherSuite=\"TLS13_AES_256_GCM_SHA384\" dataChannelResumed=\"false\" /></session>"), "{xml}");
+    }
+
+    #[test]
     fn ended_json_adds_end_fields_with_nulls() {
         let ended = EndedSession {
             record: sample_record(),
