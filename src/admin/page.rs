@@ -5,7 +5,9 @@
 //! Authentication: the page is served without a token; it asks for the admin token once
 //! (or takes it from the URL fragment `#token=…`, which browsers never send to a server),
 //! keeps it in `sessionStorage` for the tab, and sends it as `Authorization: Bearer` on
-//! every API call. The event stream (`GET /api/v1/events`) is read with `fetch` and a
+//! every API call. A page opened once as `/?token=…` is instead authenticated by the
+//! admin API's `HttpOnly` cookie (see `auth.rs`): the page probes for it at load and then
+//! sends no header. The event stream (`GET /api/v1/events`) is read with `fetch` and a
 //! streaming body reader, because `EventSource` cannot send an `Authorization` header;
 //! it reconnects with `Last-Event-ID`.
 //!

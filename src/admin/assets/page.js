@@ -1,7 +1,9 @@
 'use strict';
 // Wharf live sessions page. No framework, no network but the admin API of this origin.
 // Token: asked once (or taken from #token=… in the URL), kept in sessionStorage, sent as
-// "Authorization: Bearer". Events: fetch + ReadableStream (EventSource cannot send headers).
+// "Authorization: Bearer". A page opened as /?token=… is authenticated by the server's
+// HttpOnly cookie instead: then no header is needed (cookie mode).
+// Events: fetch + ReadableStream (EventSource cannot send headers).
 
 (() => {
   const TOKEN_KEY = 'wharf.adminToken';
@@ -10,6 +12,7 @@
   const $ = (sel) => document.querySelector(sel);
 
   let token = null;
+  let cookieMode = false;
   let lastEventId = null;
   let streamController = null;
   let generation = 0; // bumps when the token changes; stale loops stop
@@ -83,6 +86,7 @@
     if (streamController) streamController.abort();
     streamController = null;
     token = null;
+    cookieMode = false;
     sessionStorage.removeItem(TOKEN_KEY);
     $('#login').hidden = false;
     $('#forget-token').hidden = true;
@@ -102,9 +106,10 @@
 
   async function api(path, options) {
     options = options || {};
-    const headers = Object.assign({ Authorization: 'Bearer ' + token, Accept: 'application/json' },
-      options.headers || {});
-    const response = await fetch(path, Object.assign({}, options, { headers, cache: 'no-store' }));
+    const headers = Object.assign({ Accept: 'application/json' }, options.headers || {});
+    if (token) headers.Authorization = 'Bearer ' + token;
+    const response = await fetch(path, Object.assign({}, options,
+      { headers, cache: 'no-store', credentials: 'same-origin' }));
     if (response.status === 401) {
       showLogin('The server refused this token. Check the token file and try again.');
       throw new Unauthorized('401');
@@ -479,9 +484,29 @@
   $('#terminate-form').addEventListener('submit', (e) => { e.preventDefault(); confirmTerminate(); });
   $('#terminate-cancel').addEventListener('click', () => { pendingTerminate = null; $('#terminate-dialog').close(); });
   $('#terminate-dialog').addEventListener('close', () => { pendingTerminate = null; });
-  setInterval(() => { if (token) render(); }, 1000);
+  setInterval(() => { if (token || cookieMode) render(); }, 1000);
+
+  // Cookie mode: the server set its HttpOnly cookie (the page was opened as /?token=…).
+  async function probeCookie() {
+    try {
+      const response = await fetch('/api/v1/sites', { cache: 'no-store', credentials: 'same-origin' });
+      return response.ok;
+    } catch (_) {
+      return false;
+    }
+  }
 
   const fromHash = readTokenFromHash();
   const saved = fromHash || sessionStorage.getItem(TOKEN_KEY);
-  if (saved) useToken(saved); else showLogin('');
+  if (saved) {
+    useToken(saved);
+  } else {
+    setStatus('checking…');
+    probeCookie().then((ok) => {
+      if (!ok) { showLogin(''); return; }
+      cookieMode = true;
+      $('#login').hidden = true;
+      start();
+    });
+  }
 })();
