@@ -136,9 +136,9 @@ impl Table {
         }
         let render = |cells: &[String]| {
             let mut line = String::new();
-            for i in 0..columns {
+            for (i, column_width) in widths.iter().enumerate() {
                 let cell = cells.get(i).map(String::as_str).unwrap_or("");
-                let pad = widths[i].saturating_sub(width(cell));
+                let pad = column_width.saturating_sub(width(cell));
                 if i > 0 {
                     line.push_str("  ");
                 }

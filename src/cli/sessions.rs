@@ -848,11 +848,9 @@ impl WatchState {
                     .map(|s| (output::text(&s, "sessionId"), (s, now)))
                     .collect();
             }
-            "session.started" | "session.updated" => {
-                if site_matches(&data, self.site.as_deref()) {
-                    self.live
-                        .insert(output::text(&data, "sessionId"), (data, now));
-                }
+            "session.started" | "session.updated" if site_matches(&data, self.site.as_deref()) => {
+                self.live
+                    .insert(output::text(&data, "sessionId"), (data, now));
             }
             "session.ended" => {
                 self.live.remove(&output::text(&data, "sessionId"));

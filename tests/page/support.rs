@@ -128,11 +128,12 @@ impl Server {
                     .trim_start_matches("(token in ")
                     .trim_end_matches(')');
                 admin = Some((url.to_string(), PathBuf::from(path)));
-            } else if let Some(rest) = line.strip_prefix("wharf: site \"") {
-                if let Some((name, rest)) = rest.split_once("\" listening on ftp://") {
-                    let addr = rest.split_whitespace().next().unwrap();
-                    ftp.push((name.to_string(), addr.parse().expect("ftp addr")));
-                }
+            } else if let Some((name, rest)) = line
+                .strip_prefix("wharf: site \"")
+                .and_then(|rest| rest.split_once("\" listening on ftp://"))
+            {
+                let addr = rest.split_whitespace().next().unwrap();
+                ftp.push((name.to_string(), addr.parse().expect("ftp addr")));
             }
             seen.push(line);
         }
