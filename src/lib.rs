@@ -1,6 +1,7 @@
 //! Wharf: an FTP/FTPS server implementing the IIS FTP service model.
 //!
 //! Module map (find a feature by its noun):
+//! - [`admin`]: the admin API (sites, sessions, terminate, events, metrics) and live page.
 //! - [`cli`]: the `wharf` command line (serve, config, user).
 //! - [`config`]: `applicationHost.config` loading, diagnostics with file:line:col, the typed model.
 //! - [`server`]: listeners, site selection by binding and virtual host, shutdown.
@@ -11,6 +12,7 @@
 //! - [`state`]: the state directory (admin token, generated certificate).
 //! - [`limits`]: every protocol and resource limit, named with its unit.
 
+pub mod admin;
 pub mod auth;
 pub mod cli;
 pub mod config;

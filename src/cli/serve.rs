@@ -128,6 +128,15 @@ async fn serve(config: Config) -> ExitCode {
             }
         }
     }
+    match (&running.admin, &running.admin_error) {
+        (Some(admin), _) => println!(
+            "wharf: admin page {} (token in {})",
+            admin.url(),
+            admin.token_file.display()
+        ),
+        (None, Some(error)) => println!("wharf: admin API not started: {error}"),
+        (None, None) => println!("wharf: admin API disabled (administration enabled=\"false\")"),
+    }
     wait_for_shutdown().await;
     println!(
         "wharf: shutting down (transfers may finish for up to {} s)",

@@ -83,6 +83,7 @@ async fn accept(mut stream: TcpStream, ctx: &ListenerContext) {
         client,
         local,
         ctx.hard.child_token(),
+        ctx.shared.registry.events().clone(),
     ));
     ctx.shared.registry.insert(handle.clone());
     let session = session::Session::new(

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use wharf_proto::VirtualPath;
 
+use super::metrics::SiteMetrics;
 use crate::config::model::SiteConfig;
 use crate::registry::lock;
 use crate::storage::vdirs::SiteTree;
@@ -18,6 +19,8 @@ pub struct SiteRuntime {
     pub config: Arc<SiteConfig>,
     /// The virtual tree.
     pub tree: Arc<SiteTree>,
+    /// Command, reply and login counters (`/metrics`).
+    pub metrics: SiteMetrics,
     /// Site paths of uploads in progress (for `allowReadUploadsInProgress`).
     uploads: Mutex<HashSet<VirtualPath>>,
 }
@@ -28,6 +31,7 @@ impl SiteRuntime {
         SiteRuntime {
             name: Arc::from(config.name.as_str()),
             tree: Arc::new(SiteTree::new(&config.virtual_directories)),
+            metrics: SiteMetrics::default(),
             config,
             uploads: Mutex::new(HashSet::new()),
         }

@@ -20,6 +20,7 @@ use super::listener::{self, ListenerContext};
 use super::passive::PassivePorts;
 use super::site::SiteRuntime;
 use super::vhost::{Endpoint, EndpointBinding};
+use crate::admin::{self, AdminEndpoint};
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::registry::Registry;
@@ -38,6 +39,11 @@ pub struct BoundEndpoint {
 pub struct RunningServer {
     /// Every listening socket.
     pub endpoints: Vec<BoundEndpoint>,
+    /// The admin API, when `administration@enabled` and it could start.
+    pub admin: Option<AdminEndpoint>,
+    /// Why the admin API is not running although enabled (it does not stop the FTP
+    /// service: the error is logged and printed at start-up).
+    pub admin_error: Option<String>,
     /// Shared runtime state (registry, sites, configuration).
     pub shared: Arc<Shared>,
     drain: CancellationToken,
@@ -124,8 +130,33 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         };
         tasks.spawn(listener::run(listener, ctx));
     }
+    tasks.spawn(crate::registry::events::run_sampler(
+        shared.registry.clone(),
+        drain.clone(),
+    ));
+    let (admin, admin_error) = if config.administration.enabled {
+        match admin::start(
+            shared.clone(),
+            endpoints.clone(),
+            drain.clone(),
+            hard.clone(),
+            &tasks,
+        )
+        .await
+        {
+            Ok(endpoint) => (Some(endpoint), None),
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "the admin API did not start; FTP service continues");
+                (None, Some(format!("{e:#}")))
+            }
+        }
+    } else {
+        (None, None)
+    };
     Ok(RunningServer {
         endpoints,
+        admin,
+        admin_error,
         shared,
         drain,
         hard,

@@ -134,12 +134,7 @@ impl RunningTransfer {
     ) -> RunningTransfer {
         let cancel = CancellationToken::new();
         let token = cancel.clone();
-        let join = tokio::spawn(async move {
-            tokio::select! {
-                _ = token.cancelled() => TransferOutcome::Cancelled,
-                outcome = run_transfer(params, payload, &handle) => outcome,
-            }
-        });
+        let join = tokio::spawn(async move { run_transfer(params, payload, &handle, token).await });
         RunningTransfer {
             join,
             cancel,
@@ -160,18 +155,38 @@ async fn run_transfer(
     params: DataParams,
     payload: Payload,
     handle: &SessionHandle,
+    cancel: CancellationToken,
 ) -> TransferOutcome {
     let idle = params.idle_timeout;
-    let mut stream = match open(params).await {
+    let opened = tokio::select! {
+        _ = cancel.cancelled() => return TransferOutcome::Cancelled,
+        opened = open(params) => opened,
+    };
+    let mut stream = match opened {
         Ok(s) => s,
         Err(message) => return TransferOutcome::NoConnection(message),
     };
-    let result = match payload {
-        Payload::Download { reader, ascii } => send(reader, &mut stream, ascii, idle, handle).await,
-        Payload::Upload { writer, ascii } => {
-            receive(&mut stream, writer, ascii, idle, handle).await
+    let copy = async {
+        match payload {
+            Payload::Download { reader, ascii } => {
+                send(reader, &mut stream, ascii, idle, handle).await
+            }
+            Payload::Upload { writer, ascii } => {
+                receive(&mut stream, writer, ascii, idle, handle).await
+            }
+            Payload::Lines(lines) => send_lines(lines, &mut stream, idle, handle).await,
         }
-        Payload::Lines(lines) => send_lines(lines, &mut stream, idle, handle).await,
+    };
+    let result = tokio::select! {
+        _ = cancel.cancelled() => {
+            // ABOR, terminate, shutdown: reset the data connection (zero linger) so a
+            // client that is not reading learns at once and no unsent payload lingers in
+            // the kernel after the 426.
+            #[allow(deprecated)]
+            let _ = stream.set_linger(Some(Duration::ZERO));
+            return TransferOutcome::Cancelled;
+        }
+        result = copy => result,
     };
     match result {
         Ok(bytes) => {

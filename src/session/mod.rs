@@ -269,12 +269,16 @@ impl Session {
                     .map(|_| Flow::Continue)
             }
             LineEvent::Line(line) => {
-                self.handle.command_started(redact(&line));
+                // State first, so the `session.updated` of the command start shows it.
                 if self.is_logged_in() && self.transfer.is_none() {
                     self.handle.set_state(SessionState::Executing);
                 }
+                self.handle.command_started(redact(&line));
                 let result = match parse(&line) {
-                    Ok(command) => self.dispatch(command).await,
+                    Ok(command) => {
+                        self.site.metrics.command(command.verb());
+                        self.dispatch(command).await
+                    }
                     Err(e) => self
                         .reply(parse_error_reply(e))
                         .await
@@ -377,9 +381,7 @@ impl Session {
 
     /// Sends one reply through the chokepoint: wire bytes, `lastErrorStatus`, `bytesSent`.
     async fn reply(&mut self, reply: Reply) -> io::Result<()> {
-        let bytes = reply.encode();
-        self.handle.reply_sent(reply.code);
-        self.handle.add_sent(bytes.len() as u64);
+        let bytes = self.account_reply(&reply);
         let timeout = self
             .site
             .config
@@ -396,6 +398,16 @@ impl Session {
         }
     }
 
+    /// What every reply updates before it is written: `lastErrorStatus`, `bytesSent`, the
+    /// site's reply counters. Returns the wire bytes.
+    fn account_reply(&self, reply: &Reply) -> Vec<u8> {
+        let bytes = reply.encode();
+        self.handle.reply_sent(reply.code);
+        self.handle.add_sent(bytes.len() as u64);
+        self.site.metrics.reply(reply.code);
+        bytes
+    }
+
     /// A reply followed by `Flow::Continue`.
     async fn ok(&mut self, code: u16, text: impl Into<String>) -> io::Result<Flow> {
         self.reply(Reply::new(code, text)).await?;
@@ -404,9 +416,7 @@ impl Session {
 
     /// A last reply before closing, given at most [`FINAL_REPLY_TIMEOUT`].
     async fn final_reply(&mut self, reply: Reply) {
-        let bytes = reply.encode();
-        self.handle.reply_sent(reply.code);
-        self.handle.add_sent(bytes.len() as u64);
+        let bytes = self.account_reply(&reply);
         let _ = tokio::time::timeout(FINAL_REPLY_TIMEOUT, self.writer.write_all(&bytes)).await;
     }
 

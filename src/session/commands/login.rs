@@ -91,6 +91,7 @@ impl Session {
             None
         };
         let Some(identity) = identity else {
+            self.site.metrics.login(false);
             tracing::info!(%user, "login failed");
             tokio::time::sleep(FAILED_LOGIN_DELAY).await;
             return self.ok(530, "User cannot log in.").await;
@@ -104,6 +105,7 @@ impl Session {
         {
             Ok(v) => v,
             Err(missing) => {
+                self.site.metrics.login(false);
                 tracing::warn!(user = %identity.name, home = %missing.expected, "home directory missing (substatus 33)");
                 tokio::time::sleep(FAILED_LOGIN_DELAY).await;
                 return self
@@ -111,6 +113,7 @@ impl Session {
                     .await;
             }
         };
+        self.site.metrics.login(true);
         tracing::info!(user = %identity.name, "logged in");
         self.handle.set_user(identity.display_name());
         self.cwd = start;
