@@ -26,14 +26,15 @@ pub struct Server {
     child: Child,
 }
 
-/// The configuration text for `sites` (each on `127.0.0.1:0:`), admin on `admin_binding`.
+/// The configuration text for `sites`, admin on `admin_binding`. Site N listens on
+/// `127.0.0.N:0:` (one binding may serve one site only; all of 127/8 is loopback).
 pub fn config_text(sites: &[&str], admin_binding: &str) -> String {
     let mut xml = String::from("<configuration>\n<system.applicationHost>\n<sites>\n");
     for (i, name) in sites.iter().enumerate() {
         xml.push_str(&format!(
             r#"<site name="{name}" id="{id}" serverAutoStart="true">
   <application path="/"><virtualDirectory path="/" physicalPath="root{id}" /></application>
-  <bindings><binding protocol="ftp" bindingInformation="127.0.0.1:0:" /></bindings>
+  <bindings><binding protocol="ftp" bindingInformation="127.0.0.{id}:0:" /></bindings>
   <ftpServer>
     <security>
       <ssl controlChannelPolicy="SslAllow" dataChannelPolicy="SslAllow" />
@@ -223,7 +224,8 @@ pub fn add_user(config: &Path, name: &str, password: &str) {
         .args(["user", "add", name, "--password-stdin", "--config"])
         .arg(config)
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     child
@@ -232,7 +234,8 @@ pub fn add_user(config: &Path, name: &str, password: &str) {
         .unwrap()
         .write_all(format!("{password}\n").as_bytes())
         .unwrap();
-    assert!(child.wait().unwrap().success(), "wharf user add");
+    let run = Run::from(child.wait_with_output().unwrap());
+    run.ok();
 }
 
 /// A finished CLI run.
