@@ -40,7 +40,13 @@ mod tests {
     #[test]
     fn the_page_is_self_contained() {
         assert!(PAGE.starts_with("<!DOCTYPE html>"));
-        for needle in ["<script>", "</script>", "<style>", "id=\"token-form\"", "id=\"terminate-dialog\""] {
+        for needle in [
+            "<script>",
+            "</script>",
+            "<style>",
+            "id=\"token-form\"",
+            "id=\"terminate-dialog\"",
+        ] {
             assert!(PAGE.contains(needle), "{needle}");
         }
         // No external resources: nothing is fetched from another origin.

@@ -99,7 +99,11 @@ fn sessions_list_filters_and_formats() {
     assert_eq!(alpha[0]["siteName"], "Alpha");
     assert_eq!(users(&count(&["--user", "alice"])), ["alice"]);
     let alice_ip = alpha[0]["clientIp"].as_str().unwrap().to_string();
-    assert!(count(&["--client-ip", &alice_ip]).iter().any(|s| s["userName"] == "alice"));
+    assert!(
+        count(&["--client-ip", &alice_ip])
+            .iter()
+            .any(|s| s["userName"] == "alice")
+    );
     assert_eq!(count(&["--client-ip", "10.9.9.9"]).len(), 0);
     assert_eq!(count(&["--state", "idle"]).len(), 2);
     assert_eq!(count(&["--min-idle", "3600"]).len(), 0);
@@ -270,6 +274,8 @@ fn failures_exit_1() {
         std::process::Command::new(crate::support::WHARF)
             .args(["sites", "list", "--config"])
             .arg(&none)
+            .arg("--admin-url")
+            .arg(&server.admin_url)
             .output()
             .unwrap(),
     );
@@ -298,6 +304,27 @@ fn the_configuration_names_the_endpoint_and_token() {
     );
     run.ok();
     assert_eq!(run.json()["sites"][0]["name"], "Alpha");
+}
+
+/// Kills a spawned CLI process when the test ends, failed or not.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn_watch(server: &Server, args: &[&str], stdin: Stdio) -> KillOnDrop {
+    KillOnDrop(
+        server
+            .cli(args)
+            .stdout(Stdio::piped())
+            .stdin(stdin)
+            .spawn()
+            .unwrap(),
+    )
 }
 
 fn spawn_lines(child: &mut std::process::Child) -> mpsc::Receiver<String> {
@@ -333,18 +360,17 @@ fn watch_json_streams_filtered_events() {
     let server = Server::start(&["Alpha", "Beta"]);
     let _before = Ftp::login(server.ftp_addr("Alpha"), "anonymous", "a@b");
     server.wait_sessions("a session", |s| s.len() == 1);
-    let mut child = server
-        .cli(&["sessions", "watch", "--site", "Alpha", "-o", "json"])
-        .stdout(Stdio::piped())
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    let rx = spawn_lines(&mut child);
+    let mut child = spawn_watch(
+        &server,
+        &["sessions", "watch", "--site", "Alpha", "-o", "json"],
+        Stdio::null(),
+    );
+    let rx = spawn_lines(&mut child.0);
     let snapshot = next_event(&rx, "snapshot");
     assert_eq!(snapshot["data"]["sessions"].as_array().unwrap().len(), 1);
 
     // Beta is filtered out; Alpha's new session shows up.
-    let beta = Ftp::login(server.ftp_addr("Beta"), "anonymous", "a@b");
+    let _beta = Ftp::login(server.ftp_addr("Beta"), "anonymous", "a@b");
     let mut alice = Ftp::login(server.ftp_addr("Alpha"), "alice", "secret");
     let started = next_event(&rx, "session.started");
     assert_eq!(started["data"]["siteName"], "Alpha");
@@ -353,56 +379,40 @@ fn watch_json_streams_filtered_events() {
     alice.cmd("QUIT");
     let ended = loop {
         let e = next_event(&rx, "session.ended");
+        assert_eq!(e["data"]["siteName"], "Alpha");
         if e["data"]["sessionId"] == id.as_str() {
             break e;
         }
     };
     assert_eq!(ended["data"]["endReason"], "quit");
-    drop(beta);
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 #[test]
 fn watch_xml_prints_events() {
     let server = Server::start(&["Alpha"]);
-    let mut child = server
-        .cli(&["sessions", "watch", "-o", "xml"])
-        .stdout(Stdio::piped())
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    let rx = spawn_lines(&mut child);
-    let _ftp = Ftp::login(server.ftp_addr("Alpha"), "alice", "secret");
+    let mut child = spawn_watch(&server, &["sessions", "watch", "-o", "xml"], Stdio::null());
+    let rx = spawn_lines(&mut child.0);
     let mut seen = String::new();
-    eventually(
-        "an XML session.started event",
-        Duration::from_secs(15),
-        || {
+    let mut collect = |what: &str| {
+        eventually(what, Duration::from_secs(15), || {
             while let Ok(line) = rx.try_recv() {
                 seen.push_str(&line);
                 seen.push('\n');
             }
-            (seen.contains("<event type=\"snapshot\"")
-                && seen.contains("<event type=\"session.started\"")
-                && seen.contains("<session "))
-            .then_some(())
-        },
-    );
-    let _ = child.kill();
-    let _ = child.wait();
+            seen.contains(what).then_some(())
+        })
+    };
+    collect("<event type=\"snapshot\"");
+    let _ftp = Ftp::login(server.ftp_addr("Alpha"), "alice", "secret");
+    collect("<event type=\"session.started\"");
+    collect("userName=\"alice\"");
 }
 
 #[test]
 fn watch_table_redraws_in_place_and_quits_on_q() {
     let server = Server::start(&["Alpha"]);
-    let mut child = server
-        .cli(&["sessions", "watch"])
-        .stdout(Stdio::piped())
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
+    let mut child = spawn_watch(&server, &["sessions", "watch"], Stdio::piped());
+    let mut stdout = child.0.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel::<Vec<u8>>();
     std::thread::spawn(move || {
         let mut buf = [0u8; 4096];
@@ -433,9 +443,9 @@ fn watch_table_redraws_in_place_and_quits_on_q() {
     );
     assert!(text.contains("q quits"), "{text:?}");
     assert!(text.contains("USER"), "{text:?}");
-    child.stdin.as_mut().unwrap().write_all(b"q").unwrap();
+    child.0.stdin.as_mut().unwrap().write_all(b"q").unwrap();
     let status = eventually("watch to exit on q", Duration::from_secs(10), || {
-        child.try_wait().unwrap()
+        child.0.try_wait().unwrap()
     });
     assert!(status.success(), "{status:?}");
 }
