@@ -225,7 +225,11 @@ async fn scenario(client: Client, server: Arc<Server>) {
                 .unwrap()
         }
     };
-    assert_eq!(field("userName").await.text().await.unwrap(), "alice");
+    until("the user name", wait, || async {
+        let user = field("userName").await.text().await.ok()?;
+        (user == "alice").then_some(())
+    })
+    .await;
     until("the transferring state", wait, || async {
         let state = field("state").await.text().await.ok()?;
         (state == "transferring").then_some(())
