@@ -89,7 +89,7 @@ pub fn event_stream(
         None => (VecDeque::new(), true),
     };
     let state = StreamState {
-        last_sent: subscription.last_id,
+        last_sent: subscription.seen_up_to,
         registry,
         subscription,
         replay,

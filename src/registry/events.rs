@@ -59,7 +59,7 @@ impl EventKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventPayload {
     /// The live record at the time of the event (`started`, `updated`).
-    Session(SessionRecord),
+    Session(Box<SessionRecord>),
     /// The ended record (`ended`).
     Ended(Arc<EndedSession>),
 }
@@ -129,6 +129,9 @@ pub struct Subscription {
     /// `None` when there was no id or it is no longer (or never was) in the backlog: the
     /// caller sends a fresh snapshot instead.
     pub replay: Option<Vec<Arc<Event>>>,
+    /// The id the caller has seen everything up to: the `Last-Event-ID` when resuming,
+    /// else `last_id` (what a snapshot taken now covers).
+    pub seen_up_to: u64,
     _guard: SubscriberGuard,
 }
 
@@ -186,10 +189,15 @@ impl EventBus {
                     .collect()
             });
         drop(ring);
+        let seen_up_to = match (&replay, resume_after) {
+            (Some(_), Some(after)) => after,
+            _ => last_id,
+        };
         Subscription {
             rx,
             last_id,
             replay,
+            seen_up_to,
             _guard: guard,
         }
     }
@@ -220,7 +228,11 @@ impl EventBus {
         if handle.ended_record().is_some() {
             return;
         }
-        self.push(&mut ring, EventKind::Started, EventPayload::Session(record));
+        self.push(
+            &mut ring,
+            EventKind::Started,
+            EventPayload::Session(Box::new(record)),
+        );
     }
 
     /// Publishes `session.updated` unless the session has already ended (its `ended` event
@@ -230,7 +242,11 @@ impl EventBus {
         if handle.ended_record().is_some() {
             return;
         }
-        self.push(&mut ring, EventKind::Updated, EventPayload::Session(record));
+        self.push(
+            &mut ring,
+            EventKind::Updated,
+            EventPayload::Session(Box::new(record)),
+        );
     }
 
     /// Marks the handle ended and publishes `session.ended`.
@@ -332,8 +348,11 @@ mod tests {
         assert_eq!(backlog.last().unwrap().id, first + 6);
         // Resumable from the event just before the oldest kept one...
         let oldest = backlog[0].id;
-        let resumed = bus.subscribe(Some(oldest - 1)).replay.expect("resumable");
+        let sub = bus.subscribe(Some(oldest - 1));
+        assert_eq!(sub.seen_up_to, oldest - 1);
+        let resumed = sub.replay.expect("resumable");
         assert_eq!(resumed.len(), 3);
+        assert_eq!(bus.subscribe(None).seen_up_to, bus.last_id());
         // ...but not from older ones, nor from ids this bus never issued.
         assert!(bus.subscribe(Some(oldest - 2)).replay.is_none());
         assert!(bus.subscribe(Some(bus.last_id() + 1)).replay.is_none());
