@@ -597,7 +597,9 @@ impl BodyReader {
                     let mut line = String::new();
                     let n = self.reader.read_line(&mut line).await.map_err(io)?;
                     if n == 0 {
-                        return Err(protocol_error("the chunked body ended early"));
+                        return Err(CliError::failed(
+                            "the admin API closed the connection before the response ended",
+                        ));
                     }
                     let size_text = line.trim().split(';').next().unwrap_or_default();
                     let size = u64::from_str_radix(size_text.trim(), 16)

@@ -267,6 +267,11 @@ fn array_attribute(key: &str) -> &'static str {
     }
 }
 
+/// An XML document: the declaration the API sends, then `body`.
+pub fn xml_document(body: String) -> String {
+    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{body}")
+}
+
 /// Ensures a final newline.
 pub fn with_newline(mut text: String) -> String {
     if !text.ends_with('\n') {

@@ -105,9 +105,11 @@ async fn list(args: AdminArgs, site: Option<String>, filters: Filters) -> Result
         .map_err(|e| not_found_site(e, site.as_deref()))?;
     let text = match args.output {
         Format::Xml if response.is_xml() => output::with_newline(response.text()),
-        Format::Xml => {
-            output::xml_collection("sessions", "session", &sessions_of(&response.json()?))
-        }
+        Format::Xml => output::xml_document(output::xml_collection(
+            "sessions",
+            "session",
+            &sessions_of(&response.json()?),
+        )),
         Format::Json => output::pretty_json(&response.json()?),
         Format::Table => {
             let sessions = sessions_of(&response.json()?);
@@ -221,7 +223,7 @@ async fn show(args: AdminArgs, id: String) -> Result<(), CliError> {
     };
     let text = match args.output {
         Format::Json => output::pretty_json(&session),
-        Format::Xml => output::xml_element("session", &session, 0),
+        Format::Xml => output::xml_document(output::xml_element("session", &session, 0)),
         Format::Table => session_details(&session, OffsetDateTime::now_utc()),
     };
     print(&text)
@@ -262,7 +264,7 @@ async fn terminate(args: AdminArgs, id: String, reason: Option<String>) -> Resul
     let document = response.json()?;
     let text = match args.output {
         Format::Json => output::pretty_json(&document),
-        Format::Xml => output::xml_element("terminate", &document, 0),
+        Format::Xml => output::xml_document(output::xml_element("terminate", &document, 0)),
         Format::Table => {
             let session = document.get("session").cloned().unwrap_or(Value::Null);
             let who = describe(&session);
@@ -325,9 +327,11 @@ async fn ended(args: AdminArgs, site: Option<String>) -> Result<(), CliError> {
         .map_err(|e| not_found_site(e, site.as_deref()))?;
     let text = match args.output {
         Format::Xml if response.is_xml() => output::with_newline(response.text()),
-        Format::Xml => {
-            output::xml_collection("sessions", "session", &sessions_of(&response.json()?))
-        }
+        Format::Xml => output::xml_document(output::xml_collection(
+            "sessions",
+            "session",
+            &sessions_of(&response.json()?),
+        )),
         Format::Json => output::pretty_json(&response.json()?),
         Format::Table => {
             let sessions = sessions_of(&response.json()?);

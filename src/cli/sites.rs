@@ -41,7 +41,7 @@ fn render(document: &Value, format: Format) -> String {
         .unwrap_or_default();
     match format {
         Format::Json => output::pretty_json(document),
-        Format::Xml => output::xml_collection("sites", "site", &sites),
+        Format::Xml => output::xml_document(output::xml_collection("sites", "site", &sites)),
         Format::Table => {
             let mut table = Table::new(&[">ID", "NAME", "STATE", ">SESSIONS", "BINDINGS"]);
             for site in &sites {
