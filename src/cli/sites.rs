@@ -96,7 +96,7 @@ mod tests {
         );
         assert!(
             render(&doc, Format::Xml)
-                .starts_with("<sites>\n  <site name=\"Default FTP Site\" id=\"1\"")
+                .contains("<sites>\n  <site name=\"Default FTP Site\" id=\"1\"")
         );
     }
 }
