@@ -461,7 +461,8 @@
       });
       if (!response.ok) throw new Error(await errorText(response));
       const body = await response.json();
-      if (body.session) applyEvent('session.ended', body.session);
+      // 202 (pending) carries the live record: the session.ended event will follow.
+      if (body.session && (body.terminated || body.alreadyEnded)) applyEvent('session.ended', body.session);
       notice(body.terminated ? 'Terminated session ' + id + (reason ? ': ' + reason : '')
         : body.alreadyEnded ? 'Session ' + id + ' had already ended.'
           : 'Termination of ' + id + ' requested.');
