@@ -65,30 +65,41 @@ impl ControlStream {
         }
     }
 
-    /// CCC (RFC 4217 §6): sends close_notify and continues on the bare TCP stream.
+    /// CCC (RFC 4217 §6): ends TLS on the control connection and continues on the bare
+    /// TCP stream.
     ///
-    /// Clients differ: some answer with their own close_notify (curl's active CCC mode,
-    /// lftp, Python), others just go on in clear text (curl's default passive mode). So the
-    /// next bytes are peeked at: TLS records are consumed whole, one by one, until the
-    /// client's close_notify; a byte that cannot start a TLS record starts the first
-    /// clear-text command and is left for the control loop. `limit` bounds the wait.
+    /// Clients differ: lftp and Python close TLS themselves and wait for the server's
+    /// close_notify; curl's default CCC mode just goes on in clear text; curl's active mode
+    /// waits for the server to start. So the server listens first: a TLS record means the
+    /// client is closing (records are consumed whole until its close_notify, then the
+    /// server answers with its own); a byte that cannot start a TLS record is the first
+    /// clear-text command (left for the control loop, and no close_notify is sent into a
+    /// clear-text stream); silence for [`CCC_CLIENT_FIRST`] means the client waits for
+    /// the server, which then sends close_notify and keeps listening. Sending close_notify
+    /// right behind the 200 reply would make a client that is still reading TLS take it
+    /// as the end of the connection. `limit` bounds the whole exchange.
     pub async fn downgrade(&mut self, limit: Duration) -> io::Result<()> {
         let ControlStream::Tls(tls) = std::mem::take(self) else {
             return Err(io::Error::other("the control connection is not TLS"));
         };
         let (mut tcp, mut conn) = (*tls).into_inner();
-        conn.send_close_notify();
         let result = tokio::time::timeout(limit, async {
-            while conn.wants_write() {
-                let mut out = Vec::new();
-                conn.write_tls(&mut out)?;
-                tcp.write_all(&out).await?;
-            }
-            tcp.flush().await?;
-            // Read whole records until the peer's close_notify, or clear text.
+            let mut sent_close = false;
             loop {
                 let mut first = [0u8; 1];
-                if tcp.peek(&mut first).await? == 0 {
+                let peeked = if sent_close {
+                    tcp.peek(&mut first).await?
+                } else {
+                    match tokio::time::timeout(CCC_CLIENT_FIRST, tcp.peek(&mut first)).await {
+                        Ok(peeked) => peeked?,
+                        Err(_) => {
+                            send_close_notify(&mut conn, &mut tcp).await?;
+                            sent_close = true;
+                            continue;
+                        }
+                    }
+                };
+                if peeked == 0 {
                     return Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
                         "the client closed the connection after CCC",
@@ -113,6 +124,9 @@ impl ControlStream {
                     .process_new_packets()
                     .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
                 if state.peer_has_closed() {
+                    if !sent_close {
+                        send_close_notify(&mut conn, &mut tcp).await?;
+                    }
                     return Ok::<(), io::Error>(());
                 }
                 // Discard any application data that arrives before close_notify.
@@ -133,6 +147,24 @@ impl ControlStream {
             )),
         }
     }
+}
+
+/// How long CCC waits for the client to close TLS (or speak clear text) before the server
+/// sends its own close_notify first.
+const CCC_CLIENT_FIRST: Duration = Duration::from_millis(500);
+
+/// Sends the server's close_notify on the bare TCP stream.
+async fn send_close_notify(
+    conn: &mut rustls::ServerConnection,
+    tcp: &mut TcpStream,
+) -> io::Result<()> {
+    conn.send_close_notify();
+    while conn.wants_write() {
+        let mut out = Vec::new();
+        conn.write_tls(&mut out)?;
+        tcp.write_all(&out).await?;
+    }
+    tcp.flush().await
 }
 
 impl AsyncRead for ControlStream {
