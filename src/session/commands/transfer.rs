@@ -217,6 +217,7 @@ impl Session {
         let payload = Payload::Download {
             reader: handle.reader,
             ascii,
+            zero_copy: handle.zero_copy,
         };
         self.begin_transfer(
             params,
