@@ -99,28 +99,17 @@ async fn list(args: AdminArgs, site: Option<String>, filters: Filters) -> Result
             ("minIdleSeconds", filters.min_idle.map(|s| s.to_string())),
         ],
     );
-    let response = client
-        .get(&path, accept(args.output))
-        .await
-        .map_err(|e| not_found_site(e, site.as_deref()))?;
-    let text = match args.output {
-        Format::Xml if response.is_xml() => output::with_newline(response.text()),
-        Format::Xml => output::xml_document(output::xml_collection(
-            "sessions",
-            "session",
-            &sessions_of(&response.json()?),
-        )),
-        Format::Json => output::pretty_json(&response.json()?),
-        Format::Table => {
-            let sessions = sessions_of(&response.json()?);
-            if sessions.is_empty() {
-                "no sessions\n".to_string()
-            } else {
-                sessions_table(&sessions, OffsetDateTime::now_utc(), false).render()
-            }
-        }
-    };
-    print(&text)
+    let table =
+        |sessions: &[Value]| sessions_table(sessions, OffsetDateTime::now_utc(), false).render();
+    print_sessions(
+        &client,
+        &path,
+        site.as_deref(),
+        args.output,
+        "no sessions",
+        table,
+    )
+    .await
 }
 
 fn not_found_site(error: CliError, site: Option<&str>) -> CliError {
@@ -321,11 +310,33 @@ async fn ended(args: AdminArgs, site: Option<String>) -> Result<(), CliError> {
         check_site(&client, site).await?;
     }
     let path = with_query("/api/v1/sessions/ended", &[("site", site.clone())]);
+    let table =
+        |sessions: &[Value]| ended_table(sessions, OffsetDateTime::now_utc(), false).render();
+    print_sessions(
+        &client,
+        &path,
+        site.as_deref(),
+        args.output,
+        "no ended sessions",
+        table,
+    )
+    .await
+}
+
+/// GETs a sessions collection and prints it as XML, JSON or a table (`empty` when none).
+async fn print_sessions(
+    client: &AdminClient,
+    path: &str,
+    site: Option<&str>,
+    format: Format,
+    empty: &str,
+    table: impl Fn(&[Value]) -> String,
+) -> Result<(), CliError> {
     let response = client
-        .get(&path, accept(args.output))
+        .get(path, accept(format))
         .await
-        .map_err(|e| not_found_site(e, site.as_deref()))?;
-    let text = match args.output {
+        .map_err(|e| not_found_site(e, site))?;
+    let text = match format {
         Format::Xml if response.is_xml() => output::with_newline(response.text()),
         Format::Xml => output::xml_document(output::xml_collection(
             "sessions",
@@ -336,9 +347,9 @@ async fn ended(args: AdminArgs, site: Option<String>) -> Result<(), CliError> {
         Format::Table => {
             let sessions = sessions_of(&response.json()?);
             if sessions.is_empty() {
-                "no ended sessions\n".to_string()
+                format!("{empty}\n")
             } else {
-                ended_table(&sessions, OffsetDateTime::now_utc(), false).render()
+                table(&sessions)
             }
         }
     };
