@@ -1,0 +1,70 @@
+//! The loopback ceiling: how fast this machine moves a file into a loopback TCP socket with
+//! sendfile(2) while a reader on the other end discards into a reused buffer. No FTP server
+//! can serve a download faster than this on the same machine.
+
+#![allow(unsafe_code)]
+
+use std::fs::File;
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+use crate::json::Obj;
+
+/// Runs one sendfile pass over the whole file.
+pub fn run(file: &Path, buffer: usize) -> Result<Obj> {
+    let f = File::open(file).with_context(|| format!("open {}", file.display()))?;
+    let size = f.metadata()?.len();
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let reader = std::thread::spawn(move || -> std::io::Result<u64> {
+        let (mut s, _) = listener.accept()?;
+        let mut buf = vec![0u8; buffer];
+        let mut total = 0u64;
+        loop {
+            let n = s.read(&mut buf)?;
+            if n == 0 {
+                return Ok(total);
+            }
+            total += n as u64;
+        }
+    });
+    let sock = TcpStream::connect(addr)?;
+    let start = Instant::now();
+    let mut offset: libc::off_t = 0;
+    let mut left = size;
+    while left > 0 {
+        let chunk = left.min(1 << 30) as usize;
+        // SAFETY: both descriptors are open for the duration of the call and `offset`
+        // is a valid, exclusively borrowed off_t.
+        let n = unsafe { libc::sendfile(sock.as_raw_fd(), f.as_raw_fd(), &mut offset, chunk) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e).context("sendfile");
+        }
+        if n == 0 {
+            bail!("sendfile: unexpected end of file at {offset}");
+        }
+        left -= n as u64;
+    }
+    drop(sock);
+    let got = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("reader thread panicked"))??;
+    let secs = start.elapsed().as_secs_f64();
+    if got != size {
+        bail!("reader got {got} of {size} bytes");
+    }
+    Ok(Obj::new()
+        .bool("ok", true)
+        .int("bytes", got)
+        .num("secs", secs)
+        .num("mib_s", got as f64 / secs / 1048576.0))
+}
