@@ -47,9 +47,30 @@ pub struct Control<S> {
 impl Control<TcpStream> {
     /// Connects and reads the greeting (expects 220).
     pub async fn connect(addr: SocketAddr, buffer: usize) -> Result<Self> {
-        let tcp = TcpStream::connect(addr)
-            .await
-            .with_context(|| format!("connect {addr}"))?;
+        Self::connect_from(addr, None, buffer).await
+    }
+
+    /// Like [`Control::connect`], from a chosen local address (loopback has 127.0.0.0/8:
+    /// spreading many sessions over several source addresses multiplies the ephemeral
+    /// ports available).
+    pub async fn connect_from(
+        addr: SocketAddr,
+        source: Option<std::net::IpAddr>,
+        buffer: usize,
+    ) -> Result<Self> {
+        let tcp = match source {
+            None => TcpStream::connect(addr).await,
+            Some(ip) => {
+                let sock = if ip.is_ipv4() {
+                    tokio::net::TcpSocket::new_v4()?
+                } else {
+                    tokio::net::TcpSocket::new_v6()?
+                };
+                sock.bind(SocketAddr::new(ip, 0))?;
+                sock.connect(addr).await
+            }
+        }
+        .with_context(|| format!("connect {addr}"))?;
         tcp.set_nodelay(true)?;
         let mut c = Control {
             io: BufReader::with_capacity(buffer, tcp),

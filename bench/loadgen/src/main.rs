@@ -159,6 +159,10 @@ enum Command {
         /// Longest hold, in seconds.
         #[arg(long, default_value_t = 600.0)]
         hold: f64,
+        /// Spread sessions over source addresses 127.0.0.1 … 127.0.0.N (loopback targets
+        /// only), so ports left in TIME_WAIT by earlier scenarios do not run out.
+        #[arg(long, default_value_t = 4)]
+        sources: u8,
     },
     /// CWD DIR then LIST; time to the final reply.
     List {
@@ -317,6 +321,7 @@ async fn run(c: Command) -> anyhow::Result<Obj> {
             concurrency,
             release_file,
             hold,
+            sources,
         } => {
             scenarios::idle_sessions(
                 &server.target(),
@@ -324,6 +329,7 @@ async fn run(c: Command) -> anyhow::Result<Obj> {
                 concurrency,
                 release_file.as_deref(),
                 hold,
+                sources,
             )
             .await
         }

@@ -1,7 +1,7 @@
 //! The scenarios. Each logs in before its clock starts, so account checks (which differ a
 //! lot between servers) only count where they are the point: `churn` and `idle_sessions`.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -275,6 +275,7 @@ pub async fn idle_sessions(
     concurrency: usize,
     release: Option<&Path>,
     hold: f64,
+    sources: u8,
 ) -> Result<Obj> {
     let next = Arc::new(AtomicUsize::new(0));
     let errors = Arc::new(AtomicU64::new(0));
@@ -291,9 +292,19 @@ pub async fn idle_sessions(
             held.clone(),
         );
         tasks.push(tokio::spawn(async move {
-            while next.fetch_add(1, Ordering::Relaxed) < count {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= count {
+                    break;
+                }
+                let source = match t.addr.ip() {
+                    IpAddr::V4(v4) if v4.is_loopback() && sources > 1 => Some(IpAddr::V4(
+                        Ipv4Addr::new(127, 0, 0, 1 + (i % sources as usize) as u8),
+                    )),
+                    _ => None,
+                };
                 let open = async {
-                    let mut c = Control::connect(t.addr, 512).await?;
+                    let mut c = Control::connect_from(t.addr, source, 512).await?;
                     c.login(&t.user, &t.pass).await?;
                     Ok::<_, anyhow::Error>(c)
                 };
