@@ -126,6 +126,10 @@ def main():
             c = cs[s]
             if c.values:
                 txt = fmt(c.median, scale)
+                short = [r for r in c.rows if r.get("requested") and r.get("sessions") is not None
+                         and r["sessions"] < r["requested"]]
+                if short:
+                    txt += f" (at {short[-1]['sessions']:,} sessions{': memory guard' if short[-1].get('memory_guard') else ''})"
                 if c.errors:
                     txt += f" ({len(c.errors)} failed)"
             elif c.skipped:
@@ -184,7 +188,8 @@ def main():
                     continue
                 o = rr[-1]
                 opened = by.get((f"idle-{n}", s), [{}])[-1]
-                txt = (f"{o.get('sessions', '?')} opened, {o.get('open_errors', '?')} errors, "
+                guard = " (stopped by the memory guard)" if o.get("memory_guard") else ""
+                txt = (f"{o.get('sessions', '?')} opened{guard}, {o.get('open_errors', '?')} errors, "
                        f"{o.get('alive_after_hold', '?')} alive; "
                        f"{opened.get('processes', '?')} processes, "
                        f"opened in {fmt(o.get('open_secs'))} s")

@@ -163,6 +163,10 @@ enum Command {
         /// only), so ports left in TIME_WAIT by earlier scenarios do not run out.
         #[arg(long, default_value_t = 4)]
         sources: u8,
+        /// Stop opening sessions when the machine's MemAvailable falls below this many MiB
+        /// (forking servers can use 1-2 MiB a session); 0 disables the guard.
+        #[arg(long, default_value_t = 4096)]
+        min_available_mib: u64,
     },
     /// CWD DIR then LIST; time to the final reply.
     List {
@@ -322,6 +326,7 @@ async fn run(c: Command) -> anyhow::Result<Obj> {
             release_file,
             hold,
             sources,
+            min_available_mib,
         } => {
             scenarios::idle_sessions(
                 &server.target(),
@@ -330,6 +335,7 @@ async fn run(c: Command) -> anyhow::Result<Obj> {
                 release_file.as_deref(),
                 hold,
                 sources,
+                min_available_mib,
             )
             .await
         }

@@ -276,25 +276,35 @@ pub async fn idle_sessions(
     release: Option<&Path>,
     hold: f64,
     sources: u8,
+    min_available_mib: u64,
 ) -> Result<Obj> {
     let next = Arc::new(AtomicUsize::new(0));
     let errors = Arc::new(AtomicU64::new(0));
     let first_error = Arc::new(Mutex::new(None::<String>));
+    let guard_hit = Arc::new(AtomicBool::new(false));
     let held: Arc<Mutex<Vec<Control<TcpStream>>>> = Arc::new(Mutex::new(Vec::with_capacity(count)));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency.max(1) {
         let t = t.clone();
-        let (next, errors, first_error, held) = (
+        let (next, errors, first_error, held, guard_hit) = (
             next.clone(),
             errors.clone(),
             first_error.clone(),
             held.clone(),
+            guard_hit.clone(),
         );
         tasks.push(tokio::spawn(async move {
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= count {
+                if i >= count || guard_hit.load(Ordering::Relaxed) {
+                    break;
+                }
+                if min_available_mib > 0
+                    && i % 100 == 0
+                    && mem_available_mib().is_some_and(|m| m < min_available_mib)
+                {
+                    guard_hit.store(true, Ordering::Relaxed);
                     break;
                 }
                 let source = match t.addr.ip() {
@@ -331,11 +341,13 @@ pub async fn idle_sessions(
     let open_secs = start.elapsed().as_secs_f64();
     let opened = held.lock().await.len();
     let open_errors = errors.load(Ordering::Relaxed);
+    let guard = guard_hit.load(Ordering::Relaxed);
     json::emit(
         Obj::new()
             .str("event", "ready")
             .int("sessions", opened as u64)
             .int("errors", open_errors)
+            .bool("memory_guard", guard)
             .num("open_secs", open_secs),
     );
 
@@ -393,9 +405,10 @@ pub async fn idle_sessions(
     }
     let alive = alive.load(Ordering::Relaxed);
     let mut o = Obj::new()
-        .bool("ok", alive == count as u64)
+        .bool("ok", alive == opened as u64 && open_errors == 0)
         .int("requested", count as u64)
         .int("sessions", opened as u64)
+        .bool("memory_guard", guard)
         .int("open_errors", open_errors)
         .int("alive_after_hold", alive)
         .num("open_secs", open_secs)
@@ -404,6 +417,14 @@ pub async fn idle_sessions(
         o = o.str("error", &e);
     }
     Ok(o)
+}
+
+/// MemAvailable from /proc/meminfo, in MiB.
+fn mem_available_mib() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
 }
 
 /// CWD then LIST, `repeat` times in one session.
