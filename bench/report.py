@@ -267,7 +267,8 @@ def main():
     hold = by.get(("idle-10000-hold", "wharf"), [])
     if hold:
         o = hold[-1]
-        ok = o.get("ok") and o.get("open_errors") == 0
+        ok = (o.get("ok") and o.get("open_errors") == 0 and o.get("sessions") == 10000
+              and o.get("alive_after_hold") == 10000)
         p(f"| 10,000 sessions, no errors | {o.get('sessions')} opened, {o.get('open_errors')} errors, "
           f"{o.get('alive_after_hold')} alive | {status(bool(ok))} |")
     if admin:
