@@ -124,6 +124,19 @@ pub struct TransferContext {
     pub _upload_guard: Option<crate::server::site::UploadGuard>,
 }
 
+impl TransferContext {
+    /// The context of a transfer that removes nothing on failure.
+    pub fn new(verb: &'static str, path: String) -> TransferContext {
+        TransferContext {
+            verb,
+            path,
+            remove_on_failure: None,
+            aborted: false,
+            _upload_guard: None,
+        }
+    }
+}
+
 impl RunningTransfer {
     /// Starts the transfer task.
     pub fn spawn(

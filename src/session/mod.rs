@@ -68,8 +68,12 @@ enum LoopEvent {
     Drain,
     TransferDone(data::TransferOutcome),
     Deadline,
+    LoneCr,
     Read(io::Result<usize>),
 }
+
+/// How long a line ending in CR waits for its LF before it counts as complete.
+const LONE_CR_WAIT: Duration = Duration::from_millis(200);
 
 const SHUTDOWN_TEXT: &str = "Server is shutting down, closing control connection.";
 
@@ -176,6 +180,11 @@ impl Session {
                 return end;
             }
             let deadline = self.deadline();
+            // A line stuck at a lone CR is ended after a short pause (urgent-data ABOR).
+            let lone_cr = self
+                .lines
+                .awaiting_lf()
+                .then(|| Instant::now() + LONE_CR_WAIT);
             let event = {
                 let cancel = self.handle.cancel_token();
                 let transfer = &mut self.transfer;
@@ -186,6 +195,7 @@ impl Session {
                     _ = self.drain.cancelled(), if !draining => LoopEvent::Drain,
                     outcome = async { transfer.as_mut().expect("guarded").wait().await }, if transfer.is_some() => LoopEvent::TransferDone(outcome),
                     _ = tokio::time::sleep_until(deadline.0), if transfer.is_none() => LoopEvent::Deadline,
+                    _ = tokio::time::sleep_until(lone_cr.unwrap_or(deadline.0)), if lone_cr.is_some() => LoopEvent::LoneCr,
                     read = reader.read(&mut buf) => LoopEvent::Read(read),
                 }
             };
@@ -219,6 +229,12 @@ impl Session {
                     };
                     self.final_reply(Reply::new(421, text)).await;
                     return deadline.1;
+                }
+                LoopEvent::LoneCr => {
+                    self.lines.end_line_at_cr();
+                    while let Some(event) = self.lines.next_line() {
+                        self.pending.push_back(event);
+                    }
                 }
                 LoopEvent::Read(Ok(0)) => return EndReason::ClientClosed,
                 LoopEvent::Read(Ok(n)) => {
@@ -290,6 +306,9 @@ impl Session {
                 result
             }
         };
+        // Idle time counts from the end of the last command: a slow command (argon2 under
+        // load, a long STAT listing) must not eat into the client's idle allowance.
+        self.last_command_at = Instant::now();
         match result {
             Ok(Flow::Continue) => None,
             Ok(Flow::End(reason)) => Some(reason),
@@ -302,9 +321,8 @@ impl Session {
 
     async fn dispatch(&mut self, command: Command) -> io::Result<Flow> {
         use Command as C;
-        if !matches!(command, C::Rest(_)) && !is_transfer(&command) {
-            self.rest = 0;
-        }
+        // A REST offset waits for the next RETR/STOR (clients often send TYPE or PASV in
+        // between); the transfer commands consume it, REIN and USER forget it.
         if !matches!(command, C::Rnto(_)) {
             // RNTO must immediately follow RNFR (RFC 959 §4.1.3).
             if !matches!(command, C::Rnfr(_)) {
@@ -394,6 +412,39 @@ impl Session {
                 "client does not read its control connection",
             )),
         }
+    }
+
+    /// Sends a reply and continues.
+    async fn send(&mut self, reply: Reply) -> io::Result<Flow> {
+        self.reply(reply).await?;
+        Ok(Flow::Continue)
+    }
+
+    /// Replies with the mapping of a storage error and continues.
+    async fn storage_failed(&mut self, error: crate::storage::StorageError) -> io::Result<Flow> {
+        let reply = self.storage_error(&error);
+        self.send(reply).await
+    }
+
+    /// Sends the 150 opening reply, marks the transfer in the registry and starts it.
+    async fn begin_transfer(
+        &mut self,
+        params: data::DataParams,
+        opening: String,
+        (direction, size): (crate::registry::TransferDirection, Option<u64>),
+        payload: data::Payload,
+        context: data::TransferContext,
+    ) -> io::Result<Flow> {
+        self.reply(Reply::new(150, opening)).await?;
+        self.handle
+            .transfer_started(direction, context.path.clone(), size);
+        self.transfer = Some(RunningTransfer::spawn(
+            params,
+            payload,
+            self.handle.clone(),
+            context,
+        ));
+        Ok(Flow::Continue)
     }
 
     /// A reply followed by `Flow::Continue`.
@@ -524,13 +575,6 @@ fn is_urgent(line: &[u8]) -> bool {
     verb == b"ABOR" || verb == b"STAT"
 }
 
-fn is_transfer(command: &Command) -> bool {
-    matches!(
-        command,
-        Command::Retr(_) | Command::Stor(_) | Command::Appe(_) | Command::Stou(_)
-    )
-}
-
 /// The pre-login allow-list, in one place.
 fn allowed_before_login(command: &Command) -> bool {
     use Command as C;
@@ -561,6 +605,10 @@ fn parse_error_reply(error: ParseError) -> Reply {
     match error {
         ParseError::Empty => Reply::new(500, "Empty command line."),
         ParseError::BadArgument { verb, message } => Reply::new(501, format!("{verb}: {message}")),
+        // RFC 2428: an unknown network protocol in EPRT/EPSV is 522.
+        ParseError::Unsupported { verb, message } if verb == "EPRT" || verb == "EPSV" => {
+            Reply::new(522, format!("{verb}: {message}"))
+        }
         ParseError::Unsupported { verb, message } => Reply::new(504, format!("{verb}: {message}")),
         ParseError::Encoding => Reply::new(501, "Command line is not valid UTF-8."),
     }

@@ -67,6 +67,8 @@ pub struct LineReader {
     pending_cr: bool,
     /// The current line overflowed: drop data until the next line end.
     discarding: bool,
+    /// The last line was ended at a lone CR: an LF arriving next belongs to it.
+    skip_lf: bool,
     telnet: Telnet,
     ready: VecDeque<LineEvent>,
 }
@@ -79,6 +81,7 @@ impl LineReader {
             current: Vec::new(),
             pending_cr: false,
             discarding: false,
+            skip_lf: false,
             telnet: Telnet::Data,
             ready: VecDeque::new(),
         }
@@ -137,6 +140,22 @@ impl LineReader {
         self.current.len() + usize::from(self.pending_cr)
     }
 
+    /// True when the partial line ends with a CR whose LF has not arrived yet.
+    pub fn awaiting_lf(&self) -> bool {
+        self.pending_cr && !self.discarding
+    }
+
+    /// Ends the partial line at its CR as if LF had followed. For `ABOR` sent as TCP
+    /// urgent data (Python's `ftplib.abort`): the kernel removes the urgent byte, the
+    /// final LF, from the stream, so the line would otherwise never end.
+    pub fn end_line_at_cr(&mut self) {
+        if self.pending_cr {
+            self.pending_cr = false;
+            self.skip_lf = true;
+            self.end_line();
+        }
+    }
+
     /// The cap given to [`LineReader::new`].
     pub fn max_len(&self) -> usize {
         self.max_len
@@ -144,6 +163,9 @@ impl LineReader {
 
     /// One byte after Telnet decoding.
     fn data_byte(&mut self, b: u8) {
+        if std::mem::take(&mut self.skip_lf) && b == b'\n' {
+            return;
+        }
         if b == b'\n' {
             self.pending_cr = false;
             self.end_line();

@@ -226,3 +226,17 @@ fn pseudo_random_input_keeps_invariants() {
         }
     }
 }
+
+#[test]
+fn a_line_can_be_ended_at_a_lone_cr() {
+    let mut r = LineReader::new(100);
+    r.feed(b"ABOR\r");
+    assert!(r.next_line().is_none());
+    assert!(r.awaiting_lf());
+    r.end_line_at_cr();
+    assert_eq!(r.next_line(), Some(LineEvent::Line(b"ABOR".to_vec())));
+    assert!(!r.awaiting_lf());
+    // A late LF belongs to the line already ended, not to an empty one.
+    r.feed(b"\nNOOP\r\n");
+    assert_eq!(r.next_line(), Some(LineEvent::Line(b"NOOP".to_vec())));
+}

@@ -14,18 +14,13 @@ macro_rules! resolve_or_reply {
     ($self:ident, $arg:expr, $perm:expr) => {
         match $self.resolve($arg, $perm) {
             Ok(r) => r,
-            Err(reply) => return $self.reply(reply).await.map(|_| Flow::Continue),
+            Err(reply) => return $self.send(reply).await,
         }
     };
 }
 pub(in crate::session) use resolve_or_reply;
 
 impl Session {
-    async fn storage_failed(&mut self, error: crate::storage::StorageError) -> io::Result<Flow> {
-        let reply = self.storage_error(&error);
-        self.reply(reply).await.map(|_| Flow::Continue)
-    }
-
     pub(in crate::session) async fn cmd_mkd(&mut self, arg: &str) -> io::Result<Flow> {
         let (client_path, r) = resolve_or_reply!(self, arg, Permission::Write);
         match r.storage.create_dir(&r.rel).await {

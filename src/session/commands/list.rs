@@ -14,7 +14,7 @@ use wharf_proto::command::ListArgs;
 use wharf_proto::listing::{Access, Entry, EntryKind, ListFormat, list_line, mlsx_line};
 use wharf_proto::{Reply, VirtualPath};
 
-use super::super::data::{Payload, RunningTransfer, TransferContext};
+use super::super::data::{Payload, TransferContext};
 use super::super::{Flow, Session};
 use super::fileops::resolve_or_reply;
 use crate::auth::Permission;
@@ -156,27 +156,16 @@ impl Session {
         let Some(params) = self.take_data_params().await? else {
             return Ok(Flow::Continue);
         };
-        self.reply(Reply::new(
-            150,
-            "Opening ASCII mode data connection for directory listing.",
-        ))
-        .await?;
-        self.handle
-            .transfer_started(TransferDirection::Download, client_path.to_string(), None);
-        let context = TransferContext {
-            verb,
-            path: client_path.to_string(),
-            remove_on_failure: None,
-            aborted: false,
-            _upload_guard: None,
-        };
-        self.transfer = Some(RunningTransfer::spawn(
+        let opening = "Opening ASCII mode data connection for directory listing.".to_string();
+        let context = TransferContext::new(verb, client_path.to_string());
+        self.begin_transfer(
             params,
+            opening,
+            (TransferDirection::Download, None),
             Payload::Lines(lines),
-            self.handle.clone(),
             context,
-        ));
-        Ok(Flow::Continue)
+        )
+        .await
     }
 
     pub(in crate::session) async fn cmd_list(
@@ -186,14 +175,32 @@ impl Session {
     ) -> io::Result<Flow> {
         let arg = args.path.unwrap_or_else(|| ".".to_string());
         let (client_path, r) = resolve_or_reply!(self, &arg, Permission::Read);
+        // `LIST *.txt` (what mget/mdelete send): when the name does not exist as written and
+        // its last segment has `*` or `?`, list the parent directory filtered by the pattern.
+        let pattern = match client_path.file_name() {
+            Some(name) if is_glob(name) && r.storage.metadata(&r.rel).await.is_err() => {
+                Some(name.to_string())
+            }
+            _ => None,
+        };
+        let (client_path, r) = match &pattern {
+            Some(_) => {
+                let parent = client_path.parent().to_string();
+                resolve_or_reply!(self, &parent, Permission::Read)
+            }
+            None => (client_path, r),
+        };
+        let keep = move |e: &Entry| pattern.as_deref().is_none_or(|p| glob_match(p, &e.name));
         let format = self.list_format();
         let lines = match kind {
             ListKind::List => {
-                self.stream_listing(&client_path, &r, move |e| Some(list_line(e, &format)))
-                    .await
+                self.stream_listing(&client_path, &r, move |e| {
+                    keep(e).then(|| list_line(e, &format))
+                })
+                .await
             }
             ListKind::Nlst => {
-                self.stream_listing(&client_path, &r, |e| Some(e.name.clone()))
+                self.stream_listing(&client_path, &r, move |e| keep(e).then(|| e.name.clone()))
                     .await
             }
         };
@@ -210,7 +217,7 @@ impl Session {
                 )
                 .await
             }
-            Err(reply) => self.reply(reply).await.map(|_| Flow::Continue),
+            Err(reply) => self.send(reply).await,
         }
     }
 
@@ -228,12 +235,7 @@ impl Session {
         match r.storage.metadata(&r.rel).await {
             Ok(e) if e.kind == EntryKind::Dir => {}
             Ok(_) => return self.ok(501, "MLSD needs a directory.").await,
-            Err(e) => {
-                return self
-                    .reply(self.storage_error(&e))
-                    .await
-                    .map(|_| Flow::Continue);
-            }
+            Err(e) => return self.storage_failed(e).await,
         }
         let facts = self.mlst_facts;
         let access = self.access_at(&r.site_path);
@@ -244,7 +246,7 @@ impl Session {
             .await
         {
             Ok(lines) => self.start_listing("MLSD", client_path, lines).await,
-            Err(reply) => self.reply(reply).await.map(|_| Flow::Continue),
+            Err(reply) => self.send(reply).await,
         }
     }
 
@@ -253,12 +255,7 @@ impl Session {
         let (client_path, r) = resolve_or_reply!(self, &arg, Permission::Read);
         let mut entry = match r.storage.metadata(&r.rel).await {
             Ok(e) => e,
-            Err(e) => {
-                return self
-                    .reply(self.storage_error(&e))
-                    .await
-                    .map(|_| Flow::Continue);
-            }
+            Err(e) => return self.storage_failed(e).await,
         };
         entry.name = client_path.to_string();
         let access = self.access_at(&r.site_path);
@@ -284,7 +281,7 @@ impl Session {
             .await
         {
             Ok(lines) => lines,
-            Err(reply) => return self.reply(reply).await.map(|_| Flow::Continue),
+            Err(reply) => return self.send(reply).await,
         };
         let head = format!("213-Status of {client_path}:\r\n");
         self.write_raw(head.as_bytes()).await?;
@@ -318,6 +315,38 @@ impl Session {
     }
 }
 
+fn is_glob(name: &str) -> bool {
+    name.contains(['*', '?'])
+}
+
+/// Shell-style match of `*` (any run) and `?` (one character), case-sensitive.
+fn glob_match(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let (mut pi, mut ni) = (0, 0);
+    let mut backtrack: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        match p.get(pi) {
+            Some('*') => {
+                backtrack = Some((pi, ni));
+                pi += 1;
+            }
+            Some(c) if *c == '?' || *c == n[ni] => {
+                pi += 1;
+                ni += 1;
+            }
+            _ => match backtrack {
+                Some((bp, bn)) => {
+                    pi = bp + 1;
+                    ni = bn + 1;
+                    backtrack = Some((bp, bn + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
 fn crlf(mut line: String) -> Vec<u8> {
     line.push_str("\r\n");
     line.into_bytes()
@@ -325,4 +354,21 @@ fn crlf(mut line: String) -> Vec<u8> {
 
 async fn send_line(tx: &LineSender, line: String) -> bool {
     tx.send(Ok(crlf(line))).await.is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match;
+
+    #[test]
+    fn globs_match_like_a_shell() {
+        assert!(glob_match("*.txt", "a.txt"));
+        assert!(glob_match("*.txt", ".txt"));
+        assert!(!glob_match("*.txt", "a.txt.bak"));
+        assert!(glob_match("a?c*", "abcdef"));
+        assert!(!glob_match("a?c", "ac"));
+        assert!(glob_match("*a*b*", "xxaxxbxx"));
+        assert!(glob_match("*", ""));
+        assert!(!glob_match("?", ""));
+    }
 }

@@ -60,7 +60,7 @@ impl Session {
     pub(in crate::session) async fn cmd_cwd(&mut self, arg: &str) -> io::Result<Flow> {
         let (client_path, resolved) = match self.resolve(arg, Permission::Read) {
             Ok(r) => r,
-            Err(reply) => return self.reply(reply).await.map(|_| Flow::Continue),
+            Err(reply) => return self.send(reply).await,
         };
         match resolved.storage.metadata(&resolved.rel).await {
             Ok(entry) if entry.kind == EntryKind::Dir => {
@@ -73,10 +73,7 @@ impl Session {
                 self.ok(250, text).await
             }
             Ok(_) => self.ok(550, "The directory name is invalid.").await,
-            Err(e) => {
-                let reply = self.storage_error(&e);
-                self.reply(reply).await.map(|_| Flow::Continue)
-            }
+            Err(e) => self.storage_failed(e).await,
         }
     }
 

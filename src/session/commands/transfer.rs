@@ -201,57 +201,35 @@ impl Session {
         match r.storage.metadata(&r.rel).await {
             Ok(entry) if entry.kind == EntryKind::File => {}
             Ok(_) => return self.ok(550, "Not a plain file.").await,
-            Err(e) => {
-                return self
-                    .reply(self.storage_error(&e))
-                    .await
-                    .map(|_| Flow::Continue);
-            }
+            Err(e) => return self.storage_failed(e).await,
         }
         let handle = match r.storage.open_read(&r.rel, offset).await {
             Ok(h) => h,
-            Err(e) => {
-                return self
-                    .reply(self.storage_error(&e))
-                    .await
-                    .map(|_| Flow::Continue);
-            }
+            Err(e) => return self.storage_failed(e).await,
         };
         let Some(params) = self.take_data_params().await? else {
             return Ok(Flow::Continue);
         };
         let ascii = self.type_code == TypeCode::Ascii;
         let mode = if ascii { "ASCII" } else { "BINARY" };
-        self.reply(Reply::new(
-            150,
-            format!(
-                "Opening {mode} mode data connection for {client_path} ({} bytes).",
-                handle.size
-            ),
-        ))
-        .await?;
-        self.handle.transfer_started(
-            TransferDirection::Download,
-            client_path.to_string(),
-            Some(handle.size.saturating_sub(offset)),
+        let opening = format!(
+            "Opening {mode} mode data connection for {client_path} ({} bytes).",
+            handle.size
         );
-        let context = TransferContext {
-            verb: "RETR",
-            path: client_path.to_string(),
-            remove_on_failure: None,
-            aborted: false,
-            _upload_guard: None,
+        let size = Some(handle.size.saturating_sub(offset));
+        let context = TransferContext::new("RETR", client_path.to_string());
+        let payload = Payload::Download {
+            reader: handle.reader,
+            ascii,
         };
-        self.transfer = Some(RunningTransfer::spawn(
+        self.begin_transfer(
             params,
-            Payload::Download {
-                reader: handle.reader,
-                ascii,
-            },
-            self.handle.clone(),
+            opening,
+            (TransferDirection::Download, size),
+            payload,
             context,
-        ));
-        Ok(Flow::Continue)
+        )
+        .await
     }
 
     pub(in crate::session) async fn cmd_store(
@@ -290,12 +268,7 @@ impl Session {
                         .start_upload(client_path, r, WriteMode::CreateNew, UploadKind::Stou)
                         .await;
                 }
-                Err(e) => {
-                    return self
-                        .reply(self.storage_error(&e))
-                        .await
-                        .map(|_| Flow::Continue);
-                }
+                Err(e) => return self.storage_failed(e).await,
             }
         }
         self.ok(553, "Could not find a unique file name.").await
@@ -329,12 +302,7 @@ impl Session {
         }
         let writer = match r.storage.open_write(&r.rel, mode).await {
             Ok(w) => w,
-            Err(e) => {
-                return self
-                    .reply(self.storage_error(&e))
-                    .await
-                    .map(|_| Flow::Continue);
-            }
+            Err(e) => return self.storage_failed(e).await,
         };
         let Some(params) = self.take_data_params().await? else {
             return Ok(Flow::Continue);
@@ -347,35 +315,28 @@ impl Session {
                 if ascii { "ASCII" } else { "BINARY" }
             ),
         };
-        self.reply(Reply::new(150, text)).await?;
         let keep = self.site.config.ftp.file_handling.keep_partial_uploads;
-        // Only a file this upload created may be removed on failure: appends and resumes
-        // never lose what was stored before.
-        let remove_on_failure = (!keep
-            && matches!(mode, WriteMode::Truncate | WriteMode::CreateNew))
-        .then(|| (r.storage.clone(), r.rel.clone()));
-        let guard = self.site.begin_upload(r.site_path.clone());
-        self.handle
-            .transfer_started(TransferDirection::Upload, client_path.to_string(), None);
         let verb = match kind {
             UploadKind::Stor => "STOR",
             UploadKind::Appe => "APPE",
             UploadKind::Stou => "STOU",
         };
-        let context = TransferContext {
-            verb,
-            path: client_path.to_string(),
-            remove_on_failure,
-            aborted: false,
-            _upload_guard: Some(guard),
-        };
-        self.transfer = Some(RunningTransfer::spawn(
+        let mut context = TransferContext::new(verb, client_path.to_string());
+        // Only a file this upload created may be removed on failure: appends and resumes
+        // never lose what was stored before.
+        if !keep && matches!(mode, WriteMode::Truncate | WriteMode::CreateNew) {
+            context.remove_on_failure = Some((r.storage.clone(), r.rel.clone()));
+        }
+        context._upload_guard = Some(self.site.begin_upload(r.site_path.clone()));
+        let payload = Payload::Upload { writer, ascii };
+        self.begin_transfer(
             params,
-            Payload::Upload { writer, ascii },
-            self.handle.clone(),
+            text,
+            (TransferDirection::Upload, None),
+            payload,
             context,
-        ));
-        Ok(Flow::Continue)
+        )
+        .await
     }
 
     pub(in crate::session) async fn cmd_abor(&mut self) -> io::Result<Flow> {
@@ -401,6 +362,10 @@ impl Session {
         outcome: TransferOutcome,
     ) -> io::Result<()> {
         self.handle.transfer_finished();
+        self.handle.set_state(crate::registry::SessionState::Idle);
+        // The idle clock counts time without commands or transfers: a long transfer
+        // must not time the session out the moment it ends.
+        self.last_command_at = tokio::time::Instant::now();
         let context = transfer.context;
         let failed = !matches!(outcome, TransferOutcome::Complete { .. });
         if failed

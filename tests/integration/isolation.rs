@@ -1,0 +1,184 @@
+//! `userIsolation` modes: None, StartInUsersDirectory, IsolateRootDirectoryOnly and
+//! IsolateAllDirectories, including anonymous homes, missing homes and `..` at the jail root.
+
+use std::path::Path;
+
+use crate::support::config::{ConfigXml, SiteXml};
+use crate::support::{Client, TestServer, write_file};
+
+fn config(mode: &str, site: SiteXml) -> String {
+    ConfigXml::single(site.ftp(&format!(
+        r#"<userIsolation mode="{mode}" />
+           <directoryBrowse showFlags="StyleUnix, DisplayVirtualDirectories" />"#
+    )))
+    .xml()
+}
+
+fn layout(root: &Path) {
+    let site = root.join("site");
+    write_file(&site, "top.txt", b"top");
+    write_file(&site, "alice/in-alice-dir.txt", b"alice dir");
+    write_file(&site, "LocalUser/alice/home.txt", b"alice home");
+    write_file(&site, "LocalUser/carol/secret.txt", b"carol secret");
+    write_file(&site, "LocalUser/Public/public.txt", b"public");
+    write_file(root, "shared/s.txt", b"shared");
+    write_file(root, "bobhome/b.txt", b"bob virtual home");
+    write_file(root, "team/t.txt", b"team");
+}
+
+async fn pwd(c: &mut Client) -> String {
+    let r = c.expect("PWD", 257).await;
+    let t = r.text();
+    t[1..t[1..].find('"').unwrap() + 1].to_string()
+}
+
+async fn names(c: &mut Client, path: &str) -> Vec<String> {
+    let mut v: Vec<String> = c.nlst(path).await.lines().map(str::to_string).collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mode_none_starts_everyone_at_the_root() {
+    let server = TestServer::start_with(&config("None", SiteXml::new("Test")), layout).await;
+    let mut c = Client::connect(server.addr()).await;
+    c.login("alice", "alice-pw").await;
+    assert_eq!(pwd(&mut c).await, "/");
+    assert_eq!(c.retr("top.txt").await, b"top");
+    assert_eq!(c.retr("/LocalUser/carol/secret.txt").await, b"carol secret");
+    let mut anon = Client::connect(server.addr()).await;
+    anon.login("anonymous", "x").await;
+    assert_eq!(pwd(&mut anon).await, "/");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_in_users_directory_is_not_a_jail() {
+    let server = TestServer::start_with(
+        &config("StartInUsersDirectory", SiteXml::new("Test")),
+        layout,
+    )
+    .await;
+    let mut c = Client::connect(server.addr()).await;
+    c.login("alice", "alice-pw").await;
+    assert_eq!(pwd(&mut c).await, "/alice");
+    assert_eq!(server.only_session().current_directory, "/alice");
+    assert_eq!(c.retr("in-alice-dir.txt").await, b"alice dir");
+    c.expect("CWD ..", 250).await;
+    assert_eq!(pwd(&mut c).await, "/");
+    assert_eq!(c.retr("top.txt").await, b"top");
+    // bob has no /bob folder: he starts at the root.
+    let mut b = Client::connect(server.addr()).await;
+    b.login("bob", "bob-pw").await;
+    assert_eq!(pwd(&mut b).await, "/");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn isolate_root_directory_only_jails_to_the_physical_home() {
+    let site = SiteXml::new("Test").vdir("/shared", "{ROOT}/shared");
+    let server = TestServer::start_with(&config("IsolateRootDirectoryOnly", site), layout).await;
+    let mut c = Client::connect(server.addr()).await;
+    c.login("alice", "alice-pw").await;
+    assert_eq!(pwd(&mut c).await, "/");
+    // Her home, plus the global virtual directory.
+    assert_eq!(names(&mut c, "").await, ["home.txt", "shared"]);
+    assert_eq!(c.retr("home.txt").await, b"alice home");
+    assert_eq!(c.retr("/shared/s.txt").await, b"shared");
+    c.expect("CWD shared", 250).await;
+    assert_eq!(pwd(&mut c).await, "/shared");
+    c.expect("CWD /", 250).await;
+    // `..` at the jail root stays at `/`.
+    c.expect("CWD ..", 250).await;
+    assert_eq!(pwd(&mut c).await, "/");
+    c.expect("CWD /../..", 250).await;
+    assert_eq!(pwd(&mut c).await, "/");
+    assert_eq!(names(&mut c, "..").await, ["home.txt", "shared"]);
+    // Nothing outside the home is reachable.
+    c.expect("RETR ../carol/secret.txt", 550).await;
+    c.expect("RETR /LocalUser/carol/secret.txt", 550).await;
+    c.expect("RETR /top.txt", 550).await;
+    c.expect("SIZE ../../top.txt", 550).await;
+    // Uploads land in the home.
+    c.stor("new.txt", b"new").await;
+    assert_eq!(
+        std::fs::read(server.site_dir().join("LocalUser/alice/new.txt")).unwrap(),
+        b"new"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn isolate_root_directory_only_homes_must_be_physical() {
+    // bob's home is only a virtual directory: not a home in this mode.
+    let site = SiteXml::new("Test").vdir("/LocalUser/bob", "{ROOT}/bobhome");
+    let server = TestServer::start_with(&config("IsolateRootDirectoryOnly", site), layout).await;
+    let mut c = Client::connect(server.addr()).await;
+    c.expect("USER bob", 331).await;
+    c.expect("PASS bob-pw", 530).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn isolate_all_directories_with_virtual_homes() {
+    let site = SiteXml::new("Test")
+        .vdir("/shared", "{ROOT}/shared")
+        .vdir("/LocalUser/bob", "{ROOT}/bobhome")
+        .vdir("/LocalUser/alice/team", "{ROOT}/team");
+    let server = TestServer::start_with(&config("IsolateAllDirectories", site), layout).await;
+
+    // bob's home is a virtual directory.
+    let mut b = Client::connect(server.addr()).await;
+    b.login("bob", "bob-pw").await;
+    assert_eq!(pwd(&mut b).await, "/");
+    assert_eq!(
+        names(&mut b, "").await,
+        ["b.txt"],
+        "root vdirs are invisible"
+    );
+    assert_eq!(b.retr("b.txt").await, b"bob virtual home");
+    b.expect("CWD /shared", 550).await;
+    b.expect("RETR /shared/s.txt", 550).await;
+    b.expect("CWD ..", 250).await;
+    assert_eq!(pwd(&mut b).await, "/");
+
+    // alice's home is physical, with a virtual directory beneath it.
+    let mut a = Client::connect(server.addr()).await;
+    a.login("alice", "alice-pw").await;
+    assert_eq!(names(&mut a, "").await, ["home.txt", "team"]);
+    assert_eq!(a.retr("team/t.txt").await, b"team");
+    a.expect("CWD /shared", 550).await;
+    a.expect("RETR /../LocalUser/bob/b.txt", 550).await;
+    a.expect("CWD /../../..", 250).await;
+    assert_eq!(pwd(&mut a).await, "/");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_is_isolated_to_local_user_public() {
+    for mode in ["IsolateRootDirectoryOnly", "IsolateAllDirectories"] {
+        let server = TestServer::start_with(&config(mode, SiteXml::new("Test")), layout).await;
+        let mut c = Client::connect(server.addr()).await;
+        c.login("anonymous", "guest@example.com").await;
+        assert_eq!(pwd(&mut c).await, "/", "{mode}");
+        assert_eq!(names(&mut c, "").await, ["public.txt"], "{mode}");
+        assert_eq!(c.retr("public.txt").await, b"public");
+        c.expect("RETR /top.txt", 550).await;
+        assert_eq!(server.only_session().user_name, "<Anonymous>");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_home_refuses_the_login() {
+    for mode in ["IsolateRootDirectoryOnly", "IsolateAllDirectories"] {
+        let server = TestServer::start_with(&config(mode, SiteXml::new("Test")), |root| {
+            write_file(&root.join("site"), "LocalUser/alice/home.txt", b"x");
+        })
+        .await;
+        let mut c = Client::connect(server.addr()).await;
+        // bob has no LocalUser/bob, anonymous no LocalUser/Public.
+        c.expect("USER bob", 331).await;
+        c.expect("PASS bob-pw", 530).await;
+        c.expect("USER anonymous", 331).await;
+        c.expect("PASS x", 530).await;
+        c.expect("PWD", 530).await;
+        assert_eq!(server.only_session().user_name, "");
+        // alice has one.
+        c.login("alice", "alice-pw").await;
+    }
+}
