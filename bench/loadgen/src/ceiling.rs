@@ -15,8 +15,9 @@ use anyhow::{Context, Result, bail};
 
 use crate::json::Obj;
 
-/// Runs one sendfile pass over the whole file.
-pub fn run(file: &Path, buffer: usize) -> Result<Obj> {
+/// Runs one pass over the whole file: `sendfile(2)`, or (`copy`) read(2) into a reused
+/// buffer and write(2) to the socket, the path of a server without zero-copy.
+pub fn run(file: &Path, buffer: usize, copy: bool) -> Result<Obj> {
     let f = File::open(file).with_context(|| format!("open {}", file.display()))?;
     let size = f.metadata()?.len();
     let listener = TcpListener::bind("127.0.0.1:0")?;
@@ -37,6 +38,20 @@ pub fn run(file: &Path, buffer: usize) -> Result<Obj> {
     let start = Instant::now();
     let mut offset: libc::off_t = 0;
     let mut left = size;
+    if copy {
+        let mut sock = sock;
+        let mut f = f;
+        let mut buf = vec![0u8; buffer];
+        loop {
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            std::io::Write::write_all(&mut sock, &buf[..n])?;
+        }
+        drop(sock);
+        return finish(reader, start, size);
+    }
     while left > 0 {
         let chunk = left.min(1 << 30) as usize;
         // SAFETY: both descriptors are open for the duration of the call and `offset`
@@ -55,6 +70,14 @@ pub fn run(file: &Path, buffer: usize) -> Result<Obj> {
         left -= n as u64;
     }
     drop(sock);
+    finish(reader, start, size)
+}
+
+fn finish(
+    reader: std::thread::JoinHandle<std::io::Result<u64>>,
+    start: Instant,
+    size: u64,
+) -> Result<Obj> {
     let got = reader
         .join()
         .map_err(|_| anyhow::anyhow!("reader thread panicked"))??;

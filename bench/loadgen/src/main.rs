@@ -190,6 +190,9 @@ enum Command {
         /// Label.
         #[arg(long, default_value = "loopback")]
         label: String,
+        /// read(2)+write(2) through a reused buffer instead of sendfile(2).
+        #[arg(long)]
+        copy: bool,
     },
     /// RETR over TLS (AUTH TLS, PROT P); skipped when the server does not offer AUTH TLS.
     FtpsRetr {
@@ -348,7 +351,8 @@ async fn run(c: Command) -> anyhow::Result<Obj> {
             file,
             buffer,
             label: _,
-        } => tokio::task::spawn_blocking(move || ceiling::run(&file, buffer)).await?,
+            copy,
+        } => tokio::task::spawn_blocking(move || ceiling::run(&file, buffer, copy)).await?,
         Command::FtpsRetr { server, path } => {
             scenarios::ftps_retr(&server.target(), &path, server.buffer).await
         }
