@@ -116,6 +116,11 @@ def main():
       f"{sendfile_ceiling.spread() or 'one'}) and read+write through a 1 MiB buffer "
       f"({fmt(copy_ceiling.median)} MiB/s, runs {copy_ceiling.spread() or 'one'}); "
       "the reader discards into a 1 MiB buffer")
+    up = Cell(by.get(("ceiling-upload", "loopback"), []), "mib_s")
+    if up.median is not None:
+        p(f"- Upload ceiling: **{fmt(up.median)} MiB/s** (runs {up.spread() or 'one'}): a loopback "
+          "socket read into a 1 MiB buffer and written to a file on the same tmpfs, the least "
+          "work any STOR can do without splice(2)")
     p("- Ratios: how many times better Wharf is (higher is better; for time and memory, the peer's "
       "value over Wharf's). `Wharf/ceiling` is Wharf's throughput over the loopback ceiling.")
     p("")
@@ -149,7 +154,10 @@ def main():
         w = cs["wharf"].median
         for s in PEERS:
             row.append(fmt_ratio(ratio(w, cs[s].median, higher)))
-        row.append(f"{w / ceiling.median:.0%}" if vs_ceiling and w and ceiling.median else "")
+        if sid == "stor" and w and up.median:
+            row.append(f"{w / up.median:.0%} (upload)")
+        else:
+            row.append(f"{w / ceiling.median:.0%}" if vs_ceiling and w and ceiling.median else "")
         p("| " + " | ".join(row) + " |")
     p("")
 
@@ -252,6 +260,10 @@ def main():
         ok = w >= 0.95 * ceiling.median and w >= bp
         p(f"| RETR 1 stream ≥ 95% of ceiling and ≥ best peer | {w / ceiling.median:.0%} of ceiling; "
           f"{w / bp:.2f}× {bs} | {status(ok)} |")
+    w, bp = wv("stor", "mib_s"), best_peer("stor", "mib_s", True)[0]
+    if up.median and bp:
+        p(f"| (STOR: is 3× reachable?) | 3× best peer = {fmt(3 * bp)} MiB/s; upload ceiling "
+          f"{fmt(up.median)} MiB/s | {'within the ceiling' if 3 * bp <= up.median else '**above the ceiling: out of reach on this machine**'} |")
     for sid, key, higher, need, label, unit in [
         ("stor", "mib_s", True, 3, "STOR 1 stream ≥ 3× best peer", ""),
         ("small-retr", "ops_s", True, 2, "4 KiB RETR rate ≥ 2× best peer", ""),

@@ -73,6 +73,43 @@ pub fn run(file: &Path, buffer: usize, copy: bool) -> Result<Obj> {
     finish(reader, start, size)
 }
 
+/// The upload ceiling: a sender writes `size` bytes from a reused buffer into a loopback
+/// socket; the receiver reads into a reused buffer and writes each chunk to `dest` (as the
+/// simplest possible STOR server would), then fsyncs nothing and removes the file.
+pub fn upload(dest: &Path, size: u64, buffer: usize) -> Result<Obj> {
+    use std::io::Write;
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let dest_path = dest.to_path_buf();
+    let start = Instant::now();
+    let receiver = std::thread::spawn(move || -> std::io::Result<u64> {
+        let (mut s, _) = listener.accept()?;
+        let mut out = File::create(&dest_path)?;
+        let mut buf = vec![0u8; buffer];
+        let mut total = 0u64;
+        loop {
+            let n = s.read(&mut buf)?;
+            if n == 0 {
+                return Ok(total);
+            }
+            out.write_all(&buf[..n])?;
+            total += n as u64;
+        }
+    });
+    let mut sock = TcpStream::connect(addr)?;
+    let buf = vec![0u8; buffer];
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(buf.len() as u64) as usize;
+        sock.write_all(&buf[..n])?;
+        left -= n as u64;
+    }
+    drop(sock);
+    let r = finish(receiver, start, size);
+    let _ = std::fs::remove_file(dest);
+    r
+}
+
 fn finish(
     reader: std::thread::JoinHandle<std::io::Result<u64>>,
     start: Instant,

@@ -181,9 +181,9 @@ enum Command {
     },
     /// The loopback ceiling: sendfile(2) of FILE into a loopback socket whose reader discards.
     Ceiling {
-        /// The file.
+        /// The file (not needed with --upload-to).
         #[arg(long)]
-        file: PathBuf,
+        file: Option<PathBuf>,
         /// Reader buffer, bytes.
         #[arg(long, default_value_t = 1 << 20)]
         buffer: usize,
@@ -193,6 +193,13 @@ enum Command {
         /// read(2)+write(2) through a reused buffer instead of sendfile(2).
         #[arg(long)]
         copy: bool,
+        /// The upload direction instead: receive `--size` bytes from a loopback socket and
+        /// write them to this file (removed afterwards); FILE is not read.
+        #[arg(long, value_name = "DEST")]
+        upload_to: Option<PathBuf>,
+        /// Upload: bytes.
+        #[arg(long, default_value_t = 1 << 30)]
+        size: u64,
     },
     /// RETR over TLS (AUTH TLS, PROT P); skipped when the server does not offer AUTH TLS.
     FtpsRetr {
@@ -352,7 +359,18 @@ async fn run(c: Command) -> anyhow::Result<Obj> {
             buffer,
             label: _,
             copy,
-        } => tokio::task::spawn_blocking(move || ceiling::run(&file, buffer, copy)).await?,
+            upload_to,
+            size,
+        } => {
+            tokio::task::spawn_blocking(move || match upload_to {
+                Some(dest) => ceiling::upload(&dest, size, buffer),
+                None => match file {
+                    Some(file) => ceiling::run(&file, buffer, copy),
+                    None => Err(anyhow::anyhow!("--file or --upload-to is required")),
+                },
+            })
+            .await?
+        }
         Command::FtpsRetr { server, path } => {
             scenarios::ftps_retr(&server.target(), &path, server.buffer).await
         }
