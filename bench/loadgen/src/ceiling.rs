@@ -1,0 +1,130 @@
+//! The loopback ceiling: how fast this machine moves a file into a loopback TCP socket with
+//! sendfile(2) while a reader on the other end discards into a reused buffer. No FTP server
+//! can serve a download faster than this on the same machine.
+
+#![allow(unsafe_code)]
+
+use std::fs::File;
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+use crate::json::Obj;
+
+/// Runs one pass over the whole file: `sendfile(2)`, or (`copy`) read(2) into a reused
+/// buffer and write(2) to the socket, the path of a server without zero-copy.
+pub fn run(file: &Path, buffer: usize, copy: bool) -> Result<Obj> {
+    let f = File::open(file).with_context(|| format!("open {}", file.display()))?;
+    let size = f.metadata()?.len();
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let reader = std::thread::spawn(move || -> std::io::Result<u64> {
+        let (mut s, _) = listener.accept()?;
+        let mut buf = vec![0u8; buffer];
+        let mut total = 0u64;
+        loop {
+            let n = s.read(&mut buf)?;
+            if n == 0 {
+                return Ok(total);
+            }
+            total += n as u64;
+        }
+    });
+    let sock = TcpStream::connect(addr)?;
+    let start = Instant::now();
+    let mut offset: libc::off_t = 0;
+    let mut left = size;
+    if copy {
+        let mut sock = sock;
+        let mut f = f;
+        let mut buf = vec![0u8; buffer];
+        loop {
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            std::io::Write::write_all(&mut sock, &buf[..n])?;
+        }
+        drop(sock);
+        return finish(reader, start, size);
+    }
+    while left > 0 {
+        let chunk = left.min(1 << 30) as usize;
+        // SAFETY: both descriptors are open for the duration of the call and `offset`
+        // is a valid, exclusively borrowed off_t.
+        let n = unsafe { libc::sendfile(sock.as_raw_fd(), f.as_raw_fd(), &mut offset, chunk) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e).context("sendfile");
+        }
+        if n == 0 {
+            bail!("sendfile: unexpected end of file at {offset}");
+        }
+        left -= n as u64;
+    }
+    drop(sock);
+    finish(reader, start, size)
+}
+
+/// The upload ceiling: a sender writes `size` bytes from a reused buffer into a loopback
+/// socket; the receiver reads into a reused buffer and writes each chunk to `dest` (as the
+/// simplest possible STOR server would), then fsyncs nothing and removes the file.
+pub fn upload(dest: &Path, size: u64, buffer: usize) -> Result<Obj> {
+    use std::io::Write;
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let dest_path = dest.to_path_buf();
+    let start = Instant::now();
+    let receiver = std::thread::spawn(move || -> std::io::Result<u64> {
+        let (mut s, _) = listener.accept()?;
+        let mut out = File::create(&dest_path)?;
+        let mut buf = vec![0u8; buffer];
+        let mut total = 0u64;
+        loop {
+            let n = s.read(&mut buf)?;
+            if n == 0 {
+                return Ok(total);
+            }
+            out.write_all(&buf[..n])?;
+            total += n as u64;
+        }
+    });
+    let mut sock = TcpStream::connect(addr)?;
+    let buf = vec![0u8; buffer];
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(buf.len() as u64) as usize;
+        sock.write_all(&buf[..n])?;
+        left -= n as u64;
+    }
+    drop(sock);
+    let r = finish(receiver, start, size);
+    let _ = std::fs::remove_file(dest);
+    r
+}
+
+fn finish(
+    reader: std::thread::JoinHandle<std::io::Result<u64>>,
+    start: Instant,
+    size: u64,
+) -> Result<Obj> {
+    let got = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("reader thread panicked"))??;
+    let secs = start.elapsed().as_secs_f64();
+    if got != size {
+        bail!("reader got {got} of {size} bytes");
+    }
+    Ok(Obj::new()
+        .bool("ok", true)
+        .int("bytes", got)
+        .num("secs", secs)
+        .num("mib_s", got as f64 / secs / 1048576.0))
+}

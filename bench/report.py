@@ -1,0 +1,307 @@
+#!/usr/bin/env python3
+"""Aggregates bench/run's JSON lines into the markdown table (medians, ratios, targets).
+
+Usage: report.py RAW.jsonl [--machine …] [--load …] …  (see bench/run)
+"""
+import argparse
+import json
+import statistics
+import sys
+from collections import defaultdict
+
+PEERS = ["vsftpd", "pure-ftpd", "proftpd"]
+SERVERS = ["wharf"] + PEERS
+
+
+def load(path):
+    rows = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError:
+                    pass
+    return rows
+
+
+class Cell:
+    """The runs of one scenario on one server."""
+
+    def __init__(self, rows, key):
+        self.rows = rows
+        self.key = key
+        self.values = [r[key] for r in rows
+                       if r.get("ok") and not r.get("skipped") and isinstance(r.get(key), (int, float))]
+        self.skipped = next((r["skipped"] for r in rows if r.get("skipped")), None)
+        self.errors = [r.get("error", "failed") for r in rows if not r.get("ok")]
+
+    @property
+    def median(self):
+        return statistics.median(self.values) if self.values else None
+
+    def spread(self):
+        if len(self.values) < 2:
+            return ""
+        return f"{min(self.values):.4g}–{max(self.values):.4g}"
+
+
+def fmt(v, scale=1.0, digits=4):
+    if v is None:
+        return "–"
+    v = v * scale
+    if abs(v) >= 100:
+        return f"{v:,.0f}"
+    return f"{v:.{digits}g}"
+
+
+def ratio(w, p, higher):
+    if w is None or p is None or w == 0 or p == 0:
+        return None
+    return w / p if higher else p / w
+
+
+def fmt_ratio(r):
+    return "–" if r is None else f"{r:.2f}×"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("raw")
+    for opt in ("machine", "load", "runs", "size-mib", "pstor-mib", "loop-secs", "data",
+                "peers", "wharf", "quick", "admin-interval"):
+        ap.add_argument("--" + opt, default="")
+    a = ap.parse_args()
+    rows = load(a.raw)
+    by = defaultdict(list)
+    for r in rows:
+        by[(r.get("id"), r.get("server"))].append(r)
+
+    size = f"{a.size_mib} MiB" if a.size_mib != "1024" else "1 GiB"
+    idle_ids = sorted({r["id"] for r in rows if r.get("id", "").startswith("idle-")
+                       and not r["id"].endswith("-hold")}, key=lambda s: int(s.split("-")[1]))
+    # (id, label, key, unit, scale, higher is better, compare with the ceiling)
+    scen = [
+        ("retr", f"RETR {size}, 1 stream", "mib_s", "MiB/s", 1, True, True),
+        ("stor", f"STOR {size}, 1 stream", "mib_s", "MiB/s", 1, True, False),
+        ("parallel-retr", f"RETR {size}, 4 streams", "mib_s", "MiB/s", 1, True, False),
+        ("parallel-stor", f"STOR 4 streams × {a.pstor_mib} MiB", "mib_s", "MiB/s", 1, True, False),
+        ("small-retr", "4 KiB RETR, 8 workers", "ops_s", "files/s", 1, True, False),
+        ("churn", "connect+login+QUIT, 8 clients", "ops_s", "logins/s", 1, True, False),
+        ("list", "LIST of 10,000 entries", "secs", "ms", 1000, False, False),
+        ("ftps-retr", f"FTPS RETR {size}", "mib_s", "MiB/s", 1, True, False),
+    ]
+    for i in idle_ids:
+        n = int(i.split("-")[1])
+        scen.append((i, f"{n:,} idle sessions: total PSS", "pss_kib", "MiB", 1 / 1024, False, False))
+        scen.append((i, f"{n:,} idle sessions: PSS per session", "per_session_kib", "KiB", 1, False, False))
+
+    sendfile_ceiling = Cell(by.get(("ceiling", "loopback"), []), "mib_s")
+    copy_ceiling = Cell(by.get(("ceiling-copy", "loopback"), []), "mib_s")
+    # The ceiling is the faster of the two ways of filling a loopback socket from the file.
+    ceiling = max((c for c in (sendfile_ceiling, copy_ceiling) if c.median is not None),
+                  key=lambda c: c.median, default=sendfile_ceiling)
+    out = []
+    p = out.append
+    p("# Wharf vs peers: latest run")
+    p("")
+    p(f"- Machine: {a.machine}; load average at the end {a.load} "
+      "(shared machine: other builds and tests ran meanwhile; see the spread columns)")
+    p(f"- Wharf {a.wharf}; peers from Debian packages: {a.peers}")
+    p(f"- {a.runs} run(s) per cell, interleaved across servers; medians shown; data on {a.data}"
+      + ("; **quick mode** (small sizes, 1 run)" if a.quick == "1" else ""))
+    p(f"- Loopback ceiling: **{fmt(ceiling.median)} MiB/s**, the faster of `sendfile(2)` of the "
+      f"same file into a loopback socket ({fmt(sendfile_ceiling.median)} MiB/s, runs "
+      f"{sendfile_ceiling.spread() or 'one'}) and read+write through a 1 MiB buffer "
+      f"({fmt(copy_ceiling.median)} MiB/s, runs {copy_ceiling.spread() or 'one'}); "
+      "the reader discards into a 1 MiB buffer")
+    up = Cell(by.get(("ceiling-upload", "loopback"), []), "mib_s")
+    if up.median is not None:
+        p(f"- Upload ceiling: **{fmt(up.median)} MiB/s** (runs {up.spread() or 'one'}): a loopback "
+          "socket read into a 1 MiB buffer and written to a file on the same tmpfs, the least "
+          "work any STOR can do without splice(2)")
+    p("- Ratios: how many times better Wharf is (higher is better; for time and memory, the peer's "
+      "value over Wharf's). `Wharf/ceiling` is Wharf's throughput over the loopback ceiling.")
+    p("")
+    hdr = ["scenario", "unit"] + SERVERS + [f"vs {s}" for s in PEERS] + ["Wharf/ceiling"]
+    p("| " + " | ".join(hdr) + " |")
+    p("|" + "|".join(["---"] * 2 + ["---:"] * (len(hdr) - 2)) + "|")
+    cells = {}
+    for sid, label, key, unit, scale, higher, vs_ceiling in scen:
+        row = [label, unit]
+        cs = {s: Cell(by.get((sid, s), []), key) for s in SERVERS}
+        cells[(sid, key)] = cs
+        if all(not c.rows for c in cs.values()):
+            continue
+        for s in SERVERS:
+            c = cs[s]
+            if c.values:
+                txt = fmt(c.median, scale)
+                short = [r for r in c.rows if r.get("requested") and r.get("sessions") is not None
+                         and r["sessions"] < r["requested"]]
+                if short:
+                    txt += f" (at {short[-1]['sessions']:,} sessions{': memory guard' if short[-1].get('memory_guard') else ''})"
+                if c.errors:
+                    txt += f" ({len(c.errors)} failed)"
+            elif c.skipped:
+                txt = "skipped"
+            elif c.errors:
+                txt = "failed"
+            else:
+                txt = "–"
+            row.append(txt)
+        w = cs["wharf"].median
+        for s in PEERS:
+            row.append(fmt_ratio(ratio(w, cs[s].median, higher)))
+        if sid == "stor" and w and up.median:
+            row.append(f"{w / up.median:.0%} (upload)")
+        else:
+            row.append(f"{w / ceiling.median:.0%}" if vs_ceiling and w and ceiling.median else "")
+        p("| " + " | ".join(row) + " |")
+    p("")
+
+    # Spread of every cell, so noise is visible.
+    p("<details><summary>Spread (min–max over runs) and failures</summary>")
+    p("")
+    p("| scenario | " + " | ".join(SERVERS) + " |")
+    p("|---|" + "|".join(["---"] * len(SERVERS)) + "|")
+    for sid, label, key, unit, scale, higher, _ in scen:
+        cs = cells.get((sid, key))
+        if not cs or all(not c.rows for c in cs.values()):
+            continue
+        row = [label]
+        for s in SERVERS:
+            c = cs[s]
+            bits = []
+            if len(c.values) > 1:
+                bits.append(f"{fmt(min(c.values), scale)}–{fmt(max(c.values), scale)}")
+            if c.errors:
+                bits.append("errors: " + "; ".join(sorted(set(e[:120] for e in c.errors))))
+            if c.skipped:
+                bits.append(c.skipped[:120])
+            row.append(" ".join(bits).replace("|", "/") or "")
+        p("| " + " | ".join(row) + " |")
+    p("")
+    p("</details>")
+    p("")
+
+    # Sessions held: errors and survivors.
+    holds = [i for i in {r["id"] for r in rows} if i.endswith("-hold")]
+    if holds:
+        p("Sessions held (opened, errors while opening, still answering NOOP after the hold):")
+        p("")
+        p("| sessions | " + " | ".join(SERVERS) + " |")
+        p("|---|" + "|".join(["---"] * len(SERVERS)) + "|")
+        for h in sorted(holds, key=lambda s: int(s.split("-")[1])):
+            n = int(h.split("-")[1])
+            row = [f"{n:,}"]
+            for s in SERVERS:
+                rr = by.get((h, s), [])
+                if not rr:
+                    row.append("–")
+                    continue
+                o = rr[-1]
+                opened = by.get((f"idle-{n}", s), [{}])[-1]
+                guard = " (stopped by the memory guard)" if o.get("memory_guard") else ""
+                txt = (f"{o.get('sessions', '?')} opened{guard}, {o.get('open_errors', '?')} errors, "
+                       f"{o.get('alive_after_hold', '?')} alive; "
+                       f"{opened.get('processes', '?')} processes, "
+                       f"opened in {fmt(o.get('open_secs'))} s")
+                if o.get("error"):
+                    txt += f" ({o['error'][:80]})"
+                row.append(txt.replace("|", "/"))
+            p("| " + " | ".join(row) + " |")
+        p("")
+
+    admin = by.get(("admin", "wharf"), [])
+    if admin:
+        o = admin[-1]
+        p(f"Admin API (Wharf): `GET /api/v1/sessions` polled every {a.admin_interval} ms while "
+          "a client downloads the big file (3 RETRs back to back per phase), sessions held as above.")
+        p("")
+        if o.get("skipped"):
+            p(f"- skipped: {o['skipped']}")
+        elif not o.get("ok") and "ms_p50" not in o:
+            p(f"- failed: {o.get('error')}")
+        else:
+            p(f"- sessions listed: {o.get('listed_sessions')}, response {fmt(o.get('response_bytes', 0) / 1024)} KiB")
+            p(f"- list latency, no transfer: {fmt(o.get('idle_ms_p50'))} ms (median)")
+            p(f"- list latency during RETR: median {fmt(o.get('ms_p50'))} ms, p95 {fmt(o.get('ms_p95'))} ms, "
+              f"max {fmt(o.get('ms_max'))} ms over {o.get('polls')} polls ({o.get('failed_polls')} failed)")
+            p(f"- RETR alone {fmt(o.get('retr_alone_mib_s'))} MiB/s, while polled "
+              f"{fmt(o.get('retr_polled_mib_s'))} MiB/s: cost {fmt(o.get('retr_cost_pct'))} % "
+              f"(medians of {len(o.get('retr_alone_all', []))} interleaved pairs)")
+        p("")
+
+    # Targets.
+    p("## Targets")
+    p("")
+    p("| target | measured | status |")
+    p("|---|---|---|")
+
+    def best_peer(sid, key, higher):
+        vals = [(cells[(sid, key)][s].median, s) for s in PEERS
+                if (sid, key) in cells and cells[(sid, key)][s].median is not None]
+        if not vals:
+            return None, None
+        return (max if higher else min)(vals)
+
+    def status(ok):
+        return "–" if ok is None else ("met" if ok else "**not met**")
+
+    def wv(sid, key):
+        c = cells.get((sid, key))
+        return c["wharf"].median if c else None
+
+    w = wv("retr", "mib_s")
+    bp, bs = best_peer("retr", "mib_s", True)
+    if w and ceiling.median and bp:
+        ok = w >= 0.95 * ceiling.median and w >= bp
+        p(f"| RETR 1 stream ≥ 95% of ceiling and ≥ best peer | {w / ceiling.median:.0%} of ceiling; "
+          f"{w / bp:.2f}× {bs} | {status(ok)} |")
+    w, bp = wv("stor", "mib_s"), best_peer("stor", "mib_s", True)[0]
+    if up.median and bp:
+        p(f"| (STOR: is 3× reachable?) | 3× best peer = {fmt(3 * bp)} MiB/s; upload ceiling "
+          f"{fmt(up.median)} MiB/s | {'within the ceiling' if 3 * bp <= up.median else '**above the ceiling: out of reach on this machine**'} |")
+    for sid, key, higher, need, label, unit in [
+        ("stor", "mib_s", True, 3, "STOR 1 stream ≥ 3× best peer", ""),
+        ("small-retr", "ops_s", True, 2, "4 KiB RETR rate ≥ 2× best peer", ""),
+        ("list", "secs", False, 2, "LIST 10k ≤ half the best peer's time", ""),
+    ]:
+        w = wv(sid, key)
+        bp, bs = best_peer(sid, key, higher)
+        r = ratio(w, bp, higher)
+        p(f"| {label} | {fmt_ratio(r)} {bs or ''} | {status(None if r is None else r >= need)} |")
+    w = wv("churn", "ops_s")
+    v = cells.get(("churn", "ops_s"), {}).get("vsftpd")
+    r = ratio(w, v.median if v else None, True)
+    p(f"| login churn ≥ 20× vsftpd | {fmt_ratio(r)} | {status(None if r is None else r >= 20)} |")
+    if idle_ids:
+        big = idle_ids[-1]
+        c = cells.get((big, "per_session_kib"), {}).get("wharf")
+        if c and c.median is not None:
+            p(f"| idle session ≤ 64 KiB PSS | {c.median:.1f} KiB per session at {big.split('-')[1]} | "
+              f"{status(c.median <= 64)} |")
+    hold = by.get(("idle-10000-hold", "wharf"), [])
+    if hold:
+        o = hold[-1]
+        ok = (o.get("ok") and o.get("open_errors") == 0 and o.get("sessions") == 10000
+              and o.get("alive_after_hold") == 10000)
+        p(f"| 10,000 sessions, no errors | {o.get('sessions')} opened, {o.get('open_errors')} errors, "
+          f"{o.get('alive_after_hold')} alive | {status(bool(ok))} |")
+    if admin:
+        o = admin[-1]
+        if "ms_p95" in o and o.get("ms_p95") is not None:
+            ok = o["ms_p95"] <= 50 and (o.get("retr_cost_pct") or 0) < 3
+            p(f"| admin list of {o.get('listed_sessions')} sessions ≤ 50 ms during transfers, < 3% RETR cost | "
+              f"p95 {fmt(o['ms_p95'])} ms (max {fmt(o.get('ms_max'))}), cost {fmt(o.get('retr_cost_pct'))} % | "
+              f"{status(ok)} |")
+        else:
+            p(f"| admin list ≤ 50 ms, < 3% RETR cost | {o.get('skipped') or o.get('error')} | not measured |")
+    p("")
+    sys.stdout.write("\n".join(out) + "\n")
+
+
+if __name__ == "__main__":
+    main()
