@@ -4,7 +4,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 
 /// Hands out passive listeners, cycling through the configured range.
 #[derive(Debug)]
@@ -26,13 +26,13 @@ impl PassivePorts {
     /// last one handed out (so concurrent sessions spread over the range).
     pub async fn bind(&self, ip: IpAddr) -> io::Result<TcpListener> {
         let Some((low, high)) = self.range else {
-            return TcpListener::bind(SocketAddr::new(ip, 0)).await;
+            return listen(SocketAddr::new(ip, 0));
         };
         let span = u32::from(high - low) + 1;
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         for i in 0..span {
             let port = low + ((start.wrapping_add(i)) % span) as u16;
-            match TcpListener::bind(SocketAddr::new(ip, port)).await {
+            match listen(SocketAddr::new(ip, port)) {
                 Ok(l) => {
                     self.next
                         .store(start.wrapping_add(i + 1), Ordering::Relaxed);
@@ -47,4 +47,22 @@ impl PassivePorts {
             "every passive port of the configured range is in use",
         ))
     }
+}
+
+/// A passive listener with SO_REUSEADDR: the server closes each data connection first (end
+/// of file in stream mode), so its passive ports pile up in TIME_WAIT; without the option
+/// the kernel will not hand them out again for minutes, and a busy server (thousands of
+/// small transfers a second) runs out of passive ports (425). TIME_WAIT only guards the old
+/// 4-tuple, and a new data connection comes from a new client port.
+fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    // One data connection is expected; a small backlog still lets a stray connection
+    // (refused by matchClientAddressForPasv) wait beside the real one.
+    socket.listen(8)
 }
