@@ -18,3 +18,22 @@ pub const DEFAULT_ENDED_SESSIONS_RETENTION: usize = 1000;
 pub const LIST_CHANNEL_DEPTH: usize = 256;
 /// Time a client has to connect to a passive port before 425.
 pub const PASSIVE_ACCEPT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Session events kept for `Last-Event-ID` resumption (events).
+pub const EVENT_BACKLOG: usize = 1024;
+/// Events buffered per subscriber before it is declared lagging and re-snapshotted (events).
+pub const EVENT_CHANNEL_CAPACITY: usize = 4096;
+/// How often the event sampler publishes transfer progress and deferred changes.
+pub const EVENT_SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
+/// Shortest gap between two immediate `session.updated` events of one session; changes
+/// inside the gap are published by the sampler.
+pub const UPDATE_MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// How long `POST …/terminate` waits for the session to end before answering 202.
+pub const TERMINATE_WAIT: Duration = Duration::from_secs(2);
+/// Longest terminate reason kept (characters); it travels in the 421 reply line.
+pub const TERMINATE_REASON_MAX: usize = 256;
+/// Largest admin API request body (bytes).
+pub const ADMIN_MAX_BODY: usize = 64 * 1024;
+/// Interval of SSE keep-alive comments on `GET /api/v1/events`.
+pub const SSE_KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// Bytes of the random admin bearer token (written as twice as many hex digits).
+pub const ADMIN_TOKEN_BYTES: usize = 32;

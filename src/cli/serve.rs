@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use tokio::signal::unix::{SignalKind, signal};
 use tracing_subscriber::EnvFilter;
 
+use crate::config::model::{ControlChannelPolicy, DataChannelPolicy};
 use crate::config::{self, Config, Loaded, Severity};
 use crate::limits::SHUTDOWN_GRACE;
 use crate::server;
@@ -115,20 +116,52 @@ async fn serve(config: Config) -> ExitCode {
         }
     }
     for endpoint in &running.endpoints {
+        let scheme = if endpoint.implicit_tls { "ftps" } else { "ftp" };
         for (site, host) in &endpoint.bindings {
             match host {
                 Some(host) => println!(
-                    "wharf: site \"{site}\" listening on ftp://{} (host {host})",
+                    "wharf: site \"{site}\" listening on {scheme}://{} (host {host})",
                     endpoint.addr
                 ),
                 None => println!(
-                    "wharf: site \"{site}\" listening on ftp://{}",
+                    "wharf: site \"{site}\" listening on {scheme}://{}",
                     endpoint.addr
                 ),
             }
         }
     }
-    wait_for_shutdown().await;
+    for site in &running.shared.sites {
+        let ssl = &site.config.ftp.ssl;
+        match &site.tls {
+            Some(tls) => println!(
+                "wharf: site \"{}\" offers FTPS (control {:?}, data {:?}), certificate SHA-1 {}",
+                site.name,
+                ssl.control_channel_policy,
+                ssl.data_channel_policy,
+                tls.thumbprint()
+            ),
+            None if ssl.control_channel_policy != ControlChannelPolicy::SslAllow
+                || ssl.data_channel_policy == DataChannelPolicy::SslRequire =>
+            {
+                println!(
+                    "wharf: WARNING: site \"{}\" requires TLS ({:?}/{:?}) but has no \
+                     certificate: every login will be refused",
+                    site.name, ssl.control_channel_policy, ssl.data_channel_policy
+                )
+            }
+            None => {}
+        }
+    }
+    match (&running.admin, &running.admin_error) {
+        (Some(admin), _) => println!(
+            "wharf: admin page {} (token in {})",
+            admin.url(),
+            admin.token_file.display()
+        ),
+        (None, Some(error)) => println!("wharf: admin API not started: {error}"),
+        (None, None) => println!("wharf: admin API disabled (administration enabled=\"false\")"),
+    }
+    wait_for_shutdown(&running).await;
     println!(
         "wharf: shutting down (transfers may finish for up to {} s)",
         SHUTDOWN_GRACE.as_secs()
@@ -138,7 +171,7 @@ async fn serve(config: Config) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-async fn wait_for_shutdown() {
+async fn wait_for_shutdown(running: &server::RunningServer) {
     let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
@@ -152,7 +185,15 @@ async fn wait_for_shutdown() {
             _ = term.recv() => return,
             _ = int.recv() => return,
             _ = hup.recv() => {
-                tracing::warn!("SIGHUP: configuration reload is not supported yet; restart to apply changes");
+                // Certificates reload; sessions keep the TLS they negotiated. Other
+                // configuration changes still need a restart.
+                for (site, result) in running.reload_certificates() {
+                    match result {
+                        Ok(thumbprint) => tracing::info!(%site, %thumbprint, "SIGHUP: TLS certificate reloaded"),
+                        Err(e) => tracing::error!(%site, error = %e, "SIGHUP: TLS certificate reload failed; keeping the previous certificate"),
+                    }
+                }
+                tracing::warn!("SIGHUP: only TLS certificates are reloaded; restart to apply other configuration changes");
             }
         }
     }

@@ -37,8 +37,12 @@ pub const DEFAULT_CONFIG: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
         </bindings>
         <ftpServer allowUTF8="true" serverAutoStart="true">
           <security>
-            <!-- IIS defaults both policies to SslRequire; TLS is offered, never forced here. -->
-            <ssl controlChannelPolicy="SslAllow" dataChannelPolicy="SslAllow" />
+            <!-- FTPS. IIS defaults both policies to SslRequire; here TLS is offered, never
+                 forced, with a self-signed certificate generated on first start in the state
+                 directory (Wharf extension). For a real certificate use
+                 certificateFile="…/fullchain.pem" privateKeyFile="…/privkey.pem". -->
+            <ssl controlChannelPolicy="SslAllow" dataChannelPolicy="SslAllow"
+                 selfSignedCertificate="true" />
             <authentication>
               <anonymousAuthentication enabled="true" />
               <basicAuthentication enabled="true" />

@@ -24,9 +24,9 @@ use super::Loaded;
 use super::diagnostics::{Diagnostic, Severity};
 use super::expand;
 use super::model::{
-    AccessType, AdministrationConfig, AuthRule, AuthorizationRules, Binding, Config,
-    ControlChannelPolicy, DataChannelPolicy, FtpServerConfig, GlobalConfig, IsolationMode,
-    Permissions, ShowFlags, SiteConfig, UserAccount, VirtualDirectory,
+    AccessType, AdministrationConfig, AuthRule, AuthorizationRules, Binding,
+    ClientCertificatePolicy, Config, ControlChannelPolicy, DataChannelPolicy, FtpServerConfig,
+    GlobalConfig, IsolationMode, Permissions, ShowFlags, SiteConfig, UserAccount, VirtualDirectory,
 };
 use super::schema::{self, Schema, Support};
 use super::xml::{self, Attr, Elem};
@@ -292,6 +292,12 @@ const CONTROL_CHANNEL_POLICIES: &[(&str, ControlChannelPolicy)] = &[
         "SslRequireCredentialsOnly",
         ControlChannelPolicy::SslRequireCredentialsOnly,
     ),
+];
+
+const CLIENT_CERTIFICATE_POLICIES: &[(&str, ClientCertificatePolicy)] = &[
+    ("CertIgnore", ClientCertificatePolicy::CertIgnore),
+    ("CertAllow", ClientCertificatePolicy::CertAllow),
+    ("CertRequire", ClientCertificatePolicy::CertRequire),
 ];
 
 const DATA_CHANNEL_POLICIES: &[(&str, DataChannelPolicy)] = &[
@@ -820,9 +826,15 @@ impl<'a> Lowerer<'a, '_> {
                         let Some(b) = self.enter(entry, schema) else {
                             continue;
                         };
+                        let implicit = self.bool(b, "implicitTls");
                         match Self::raw(b, "bindingInformation") {
                             Some(a) => match parse_binding_information(a.value) {
-                                Ok(binding) => bindings.push((binding, a)),
+                                Ok(mut binding) => {
+                                    if let Some(v) = implicit {
+                                        binding.implicit_tls = v;
+                                    }
+                                    bindings.push((binding, a))
+                                }
                                 Err(why) => self.error(
                                     &a,
                                     format!(
@@ -927,17 +939,54 @@ impl<'a> Lowerer<'a, '_> {
             self.apply_ftp_server(ftp, &mut settings);
         }
         let ssl = &settings.ftp.ssl;
+        let shown = name.as_ref().map(|(n, _)| n.as_str()).unwrap_or("");
         let requires_tls = ssl.control_channel_policy != ControlChannelPolicy::SslAllow
             || ssl.data_channel_policy == DataChannelPolicy::SslRequire;
-        if requires_tls && ssl.server_cert_hash.is_none() {
-            let shown = name.as_ref().map(|(n, _)| n.as_str()).unwrap_or("");
+        let implicit = bindings.iter().any(|(b, _)| b.implicit_tls);
+        if (requires_tls || implicit) && !ssl.has_certificate() {
+            let why = if requires_tls {
+                format!(
+                    "requires TLS (controlChannelPolicy {:?}, dataChannelPolicy {:?}; \
+                     SslRequire is the IIS default when <ssl> does not set them)",
+                    ssl.control_channel_policy, ssl.data_channel_policy
+                )
+            } else {
+                "has an implicit-TLS binding (port 990 or implicitTls=\"true\")".to_string()
+            };
+            let hint = if ssl.server_cert_hash.is_some() {
+                "serverCertHash names a certificate but no certificateStore directory to find it \
+                 in (Wharf reads PEM files, not the Windows store)"
+            } else {
+                "no certificate is configured"
+            };
             let message = format!(
-                "site {shown:?} requires TLS (controlChannelPolicy {:?}, dataChannelPolicy {:?}; \
-                 SslRequire is the IIS default when <ssl> does not set them) but has no \
-                 serverCertHash: set both policies to SslAllow or configure a certificate",
-                ssl.control_channel_policy, ssl.data_channel_policy
+                "site {shown:?} {why} but {hint}: clients will be refused (AUTH 431, USER 534); \
+                 set certificateFile and privateKeyFile on <ssl> (or certificateStore with \
+                 serverCertHash), or set both policies to SslAllow"
             );
             self.warn(&site.el, message);
+        }
+        if ssl.certificate_file.is_some() != ssl.private_key_file.is_some() {
+            self.error(
+                &site.el,
+                format!(
+                    "site {shown:?}: <ssl> certificateFile and privateKeyFile go together; \
+                     set both"
+                ),
+            );
+        }
+        if settings.ftp.ssl_client_certificates.policy != ClientCertificatePolicy::CertIgnore
+            && settings.ftp.ssl_client_certificates.ca_file.is_none()
+        {
+            self.error(
+                &site.el,
+                format!(
+                    "site {shown:?}: clientCertificatePolicy {:?} needs <sslClientCertificates \
+                     caFile=\"…\"> naming the PEM file of the CAs client certificates must \
+                     chain to",
+                    settings.ftp.ssl_client_certificates.policy
+                ),
+            );
         }
 
         SiteDraft {
@@ -1055,6 +1104,45 @@ impl<'a> Lowerer<'a, '_> {
                 }
                 if let Some(v) = self.bool(ssl, "ssl128") {
                     ftp.ssl.ssl128 = v;
+                }
+                if let Some(a) = Self::raw(ssl, "certificateFile") {
+                    ftp.ssl.certificate_file = self.path(&a);
+                }
+                if let Some(a) = Self::raw(ssl, "privateKeyFile") {
+                    ftp.ssl.private_key_file = self.path(&a);
+                }
+                if let Some(a) = Self::raw(ssl, "certificateStore") {
+                    ftp.ssl.certificate_store = self.path(&a);
+                }
+                if let Some(v) = self.bool(ssl, "selfSignedCertificate") {
+                    ftp.ssl.self_signed_certificate = v;
+                }
+                if let Some(v) = self.bool(ssl, "requireDataChannelResumption") {
+                    ftp.ssl.require_data_channel_resumption = v;
+                }
+                if let Some(a) = Self::raw(ssl, "serverCertHash")
+                    && let Some(hash) = &ftp.ssl.server_cert_hash
+                    && crate::tls::normalize_thumbprint(hash).is_none()
+                {
+                    self.error(
+                        &a,
+                        format!(
+                            "invalid value {:?} for serverCertHash; accepted: the certificate's \
+                             SHA-1 thumbprint, 40 hexadecimal digits (spaces and colons allowed)",
+                            a.value
+                        ),
+                    );
+                }
+            }
+            if let Some(cc) = self.kid(sec, "sslClientCertificates") {
+                let cfg = &mut ftp.ssl_client_certificates;
+                if let Some(v) =
+                    self.enumeration(cc, "clientCertificatePolicy", CLIENT_CERTIFICATE_POLICIES)
+                {
+                    cfg.policy = v;
+                }
+                if let Some(a) = Self::raw(cc, "caFile") {
+                    cfg.ca_file = self.path(&a);
                 }
             }
             if let Some(auth) = self.kid(sec, "authentication") {
@@ -1695,6 +1783,8 @@ pub(crate) fn parse_binding_information(value: &str) -> Result<Binding, String> 
         ip,
         port,
         host: (!host.is_empty()).then(|| host.to_lowercase()),
+        // IIS: a binding on port 990 is implicit FTPS (binding@implicitTls overrides).
+        implicit_tls: port == crate::tls::IMPLICIT_FTPS_PORT,
     })
 }
 

@@ -96,6 +96,9 @@ pub struct Binding {
     pub port: u16,
     /// Virtual host name, lower-cased; `None` when empty.
     pub host: Option<String>,
+    /// Implicit FTPS: TLS starts at connect, before the banner. IIS rule: port 990; Wharf
+    /// extension `binding@implicitTls="true"` marks any binding.
+    pub implicit_tls: bool,
 }
 
 /// A virtual directory mapped to a physical folder.
@@ -118,6 +121,8 @@ pub struct FtpServerConfig {
     pub authentication: Authentication,
     /// `security/ssl`.
     pub ssl: SslConfig,
+    /// `security/sslClientCertificates`.
+    pub ssl_client_certificates: SslClientCertificates,
     /// `security/dataChannelSecurity`.
     pub data_channel_security: DataChannelSecurity,
     /// `security/commandFiltering@maxCommandLine` (default 4096).
@@ -182,17 +187,62 @@ pub enum DataChannelPolicy {
     SslDeny,
 }
 
-/// `security/ssl` (TLS itself arrives with the FTPS work; the policies are parsed now).
+/// `security/ssl`, with the Wharf extensions that say where the certificate comes from
+/// (IIS names a Windows certificate store; Wharf reads PEM files).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SslConfig {
     /// `controlChannelPolicy` (default `SslRequire`).
     pub control_channel_policy: ControlChannelPolicy,
     /// `dataChannelPolicy` (default `SslRequire`).
     pub data_channel_policy: DataChannelPolicy,
-    /// `serverCertHash`.
+    /// `serverCertHash`: SHA-1 thumbprint (hex) selecting a certificate in `certificateStore`.
     pub server_cert_hash: Option<String>,
-    /// `ssl128` (default false).
+    /// `ssl128` (default false): only 128-bit-or-better cipher suites.
     pub ssl128: bool,
+    /// `certificateFile` (Wharf extension): PEM certificate chain, leaf first.
+    pub certificate_file: Option<PathBuf>,
+    /// `privateKeyFile` (Wharf extension): PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub private_key_file: Option<PathBuf>,
+    /// `certificateStore` (Wharf extension): a directory of PEM certificate/key pairs in
+    /// which `serverCertHash` selects the certificate (the role of `serverCertStoreName`).
+    pub certificate_store: Option<PathBuf>,
+    /// `selfSignedCertificate` (Wharf extension, default false): with no certificate
+    /// configured, use a self-signed one generated in the state directory on first start.
+    pub self_signed_certificate: bool,
+    /// `requireDataChannelResumption` (Wharf extension, default false): refuse a protected
+    /// data connection that did not resume a TLS session of this site (vsftpd
+    /// `require_ssl_reuse`, ProFTPD without `NoSessionReuseRequired`).
+    pub require_data_channel_resumption: bool,
+}
+
+impl SslConfig {
+    /// True when some certificate source is configured.
+    pub fn has_certificate(&self) -> bool {
+        self.certificate_file.is_some()
+            || (self.certificate_store.is_some() && self.server_cert_hash.is_some())
+            || self.self_signed_certificate
+    }
+}
+
+/// `sslClientCertificates@clientCertificatePolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClientCertificatePolicy {
+    /// `CertIgnore` (default): no certificate is asked for.
+    #[default]
+    CertIgnore,
+    /// `CertAllow`: asked for; if sent it must validate.
+    CertAllow,
+    /// `CertRequire`: a valid certificate is required for the TLS handshake.
+    CertRequire,
+}
+
+/// `security/sslClientCertificates`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SslClientCertificates {
+    /// `clientCertificatePolicy` (default `CertIgnore`).
+    pub policy: ClientCertificatePolicy,
+    /// `caFile` (Wharf extension): PEM file of the CAs that client certificates must chain to.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// `security/dataChannelSecurity`.
@@ -349,6 +399,7 @@ impl Default for FtpServerConfig {
             connections: Connections::default(),
             authentication: Authentication::default(),
             ssl: SslConfig::default(),
+            ssl_client_certificates: SslClientCertificates::default(),
             data_channel_security: DataChannelSecurity::default(),
             max_command_line: crate::limits::DEFAULT_MAX_COMMAND_LINE,
             messages: Messages {
@@ -385,6 +436,11 @@ impl Default for SslConfig {
             data_channel_policy: DataChannelPolicy::SslRequire,
             server_cert_hash: None,
             ssl128: false,
+            certificate_file: None,
+            private_key_file: None,
+            certificate_store: None,
+            self_signed_certificate: false,
+            require_data_channel_resumption: false,
         }
     }
 }

@@ -241,6 +241,8 @@ static BINDING: Schema = leaf(
     &[
         attr("protocol"),
         attr("bindingInformation"),
+        // Wharf extension: implicit FTPS on any port (IIS: only port 990 is implicit).
+        attr("implicitTls"),
         attr_as(
             "sslFlags",
             Support::Ignored("it applies to HTTPS bindings only"),
@@ -333,7 +335,7 @@ static SITE_SECURITY: Schema = Schema {
         one("authentication", &SITE_AUTHENTICATION),
         one("dataChannelSecurity", &DATA_CHANNEL_SECURITY),
         one("commandFiltering", &COMMAND_FILTERING),
-        skip("sslClientCertificates", Support::NotYet),
+        one("sslClientCertificates", &SSL_CLIENT_CERTIFICATES),
         skip("customAuthorization", Support::NotYet),
     ],
 };
@@ -346,6 +348,25 @@ static SSL: Schema = leaf(
         attr("serverCertHash"),
         attr("ssl128"),
         attr_as("serverCertStoreName", Support::WindowsOnly),
+        // Wharf extensions: PEM files instead of the Windows certificate store.
+        attr("certificateFile"),
+        attr("privateKeyFile"),
+        attr("certificateStore"),
+        attr("selfSignedCertificate"),
+        attr("requireDataChannelResumption"),
+    ],
+);
+
+static SSL_CLIENT_CERTIFICATES: Schema = leaf(
+    "site/ftpServer/security/sslClientCertificates",
+    &[
+        attr("clientCertificatePolicy"),
+        attr_as("validationFlags", Support::NotYet),
+        attr_as("revocationFreshnessTime", Support::NotYet),
+        attr_as("revocationUrlRetrievalTimeout", Support::NotYet),
+        attr_as("useActiveDirectoryMapping", Support::WindowsOnly),
+        // Wharf extension: the CA certificates (PEM) client certificates must chain to.
+        attr("caFile"),
     ],
 );
 

@@ -128,6 +128,7 @@ fn embedded_default_loads_without_any_diagnostic() {
             ip: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
             port: 2121,
             host: None,
+            implicit_tls: false,
         }]
     );
     let cwd = std::env::current_dir().unwrap();
@@ -278,6 +279,7 @@ fn reference_example_loads_with_expected_values_and_only_unsupported_warnings() 
             ip: None,
             port: 21,
             host: Some("ftp.alpha.example".into()),
+            implicit_tls: false,
         }]
     );
     assert_eq!(
@@ -306,6 +308,7 @@ fn reference_example_loads_with_expected_values_and_only_unsupported_warnings() 
             data_channel_policy: DataChannelPolicy::SslAllow,
             server_cert_hash: Some("3A7F0C1E9B2D4C6A8E0F1A2B3C4D5E6F7A8B9C0D".into()),
             ssl128: false,
+            ..SslConfig::default()
         }
     );
     assert_eq!(
@@ -454,8 +457,9 @@ fn iis_defaults_apply_when_nothing_is_set() {
             4,
             7,
             "site \"s\" requires TLS (controlChannelPolicy SslRequire, dataChannelPolicy \
-             SslRequire; SslRequire is the IIS default when <ssl> does not set them) but has \
-             no serverCertHash: set both policies to SslAllow or configure a certificate"
+             SslRequire; SslRequire is the IIS default when <ssl> does not set them) but no certificate is configured: clients will be refused (AUTH 431, USER 534); \
+             set certificateFile and privateKeyFile on <ssl> (or certificateStore with \
+             serverCertHash), or set both policies to SslAllow"
                 .into()
         )]
     );
@@ -683,8 +687,9 @@ fn invalid_values_are_errors_with_positions_and_accepted_values() {
             4,
             7,
             "site \"s\" requires TLS (controlChannelPolicy SslRequire, dataChannelPolicy \
-             SslRequire; SslRequire is the IIS default when <ssl> does not set them) but has no \
-             serverCertHash: set both policies to SslAllow or configure a certificate",
+             SslRequire; SslRequire is the IIS default when <ssl> does not set them) but no certificate is configured: clients will be refused (AUTH 431, USER 534); \
+             set certificateFile and privateKeyFile on <ssl> (or certificateStore with \
+             serverCertHash), or set both policies to SslAllow",
         ),
         (
             Severity::Error,
@@ -852,7 +857,7 @@ fn invalid_values_are_errors_with_positions_and_accepted_values() {
 fn enum_and_bool_spellings_are_case_insensitive() {
     let loaded = load(&one_site(
         r#"<ftpServer allowUTF8="FALSE">
-          <security><ssl controlChannelPolicy="sslrequirecredentialsonly" dataChannelPolicy="SSLDENY" serverCertHash="AB" /></security>
+          <security><ssl controlChannelPolicy="sslrequirecredentialsonly" dataChannelPolicy="SSLDENY" serverCertHash="ab cd ef 01 23 45 67 89 ab cd ef 01 23 45 67 89 ab cd ef 01" certificateStore="certs" /></security>
           <userIsolation mode="isolateALLdirectories" />
           <directoryBrowse showFlags="usegmttime,longdate" />
         </ftpServer>"#,
@@ -1196,7 +1201,8 @@ fn binding_information_forms() {
         Binding {
             ip: None,
             port: 21,
-            host: None
+            host: None,
+            implicit_tls: false,
         }
     );
     assert_eq!(b(":21:").ip, None);
@@ -1206,6 +1212,7 @@ fn binding_information_forms() {
             ip: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
             port: 21,
             host: Some("ftp.example.com".into()),
+            implicit_tls: false,
         }
     );
     assert_eq!(
@@ -1214,6 +1221,7 @@ fn binding_information_forms() {
             ip: Some(IpAddr::V6(Ipv6Addr::LOCALHOST)),
             port: 21,
             host: Some("host".into()),
+            implicit_tls: false,
         }
     );
     assert_eq!(
@@ -1327,11 +1335,13 @@ fn bindings_clear_and_non_ftp_protocols() {
                 ip: Some(IpAddr::V6(Ipv6Addr::LOCALHOST)),
                 port: 0,
                 host: Some("files.example".into()),
+                implicit_tls: false,
             },
             Binding {
                 ip: None,
                 port: 2121,
                 host: None,
+                implicit_tls: false,
             },
         ]
     );
@@ -1794,8 +1804,9 @@ fn config_source_errors_name_the_right_file() {
             3,
             Severity::Warning,
             "site \"s\" requires TLS (controlChannelPolicy SslRequire, dataChannelPolicy \
-             SslRequire; SslRequire is the IIS default when <ssl> does not set them) but has no \
-             serverCertHash: set both policies to SslAllow or configure a certificate"
+             SslRequire; SslRequire is the IIS default when <ssl> does not set them) but no certificate is configured: clients will be refused (AUTH 431, USER 534); \
+             set certificateFile and privateKeyFile on <ssl> (or certificateStore with \
+             serverCertHash), or set both policies to SslAllow"
                 .into(),
         ),
         (

@@ -26,6 +26,22 @@ pub enum EndReason {
 }
 
 impl EndReason {
+    /// Every reason, in a fixed order (for metrics).
+    pub const ALL: [EndReason; 7] = [
+        EndReason::Quit,
+        EndReason::ClientClosed,
+        EndReason::ControlTimeout,
+        EndReason::UnauthenticatedTimeout,
+        EndReason::Terminated,
+        EndReason::ServerShutdown,
+        EndReason::Error,
+    ];
+
+    /// The position of this reason in [`EndReason::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// The contract spelling (`quit`, `clientClosed`, …).
     pub fn as_str(self) -> &'static str {
         match self {

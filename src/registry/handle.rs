@@ -6,13 +6,15 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU8, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::ended::TerminateRequest;
+use super::ended::{EndedSession, TerminateRequest};
+use super::events::{EventBus, UPDATE_MIN_INTERVAL};
 use super::lock;
 use super::record::{SessionRecord, TlsRecord, TransferRecord};
 
@@ -116,15 +118,26 @@ pub struct SessionHandle {
     info: Mutex<CommandInfo>,
     cancel: CancellationToken,
     terminate: OnceLock<TerminateRequest>,
+    /// Bumped whenever a field behind `info` changes (for the event sampler).
+    info_generation: AtomicU64,
+    /// [`SessionHandle::signature`] as of the last `session.updated` (or `started`).
+    published_signature: AtomicU64,
+    /// [`EventBus::now_ms`] of the last `session.updated`; 0 = never.
+    last_update_ms: AtomicU64,
+    events: Arc<EventBus>,
+    ended: OnceLock<Arc<EndedSession>>,
+    ended_notify: Notify,
 }
 
 impl SessionHandle {
-    /// A new session on `site_name`, cancelled by `cancel` (a child of the site's token).
+    /// A new session on `site_name`, cancelled by `cancel` (a child of the site's token),
+    /// reporting its changes on `events` (the registry's bus, [`super::Registry::events`]).
     pub fn new(
         site_name: Arc<str>,
         client: SocketAddr,
         server: SocketAddr,
         cancel: CancellationToken,
+        events: Arc<EventBus>,
     ) -> SessionHandle {
         SessionHandle {
             id: Uuid::new_v4(),
@@ -151,6 +164,12 @@ impl SessionHandle {
             }),
             cancel,
             terminate: OnceLock::new(),
+            info_generation: AtomicU64::new(0),
+            published_signature: AtomicU64::new(0),
+            last_update_ms: AtomicU64::new(0),
+            events,
+            ended: OnceLock::new(),
+            ended_notify: Notify::new(),
         }
     }
 
@@ -161,37 +180,63 @@ impl SessionHandle {
 
     /// Moves the session to another site (virtual host chosen).
     pub fn set_site(&self, site_name: Arc<str>, host_name: &str) {
-        let mut info = lock(&self.info);
-        info.site_name = site_name;
-        info.host_name = host_name.to_string();
+        self.edit_info(|info| {
+            info.site_name = site_name;
+            info.host_name = host_name.to_string();
+        });
+        self.updated();
     }
 
     /// Records a received command line (already redacted): current → previous.
     pub fn command_started(&self, line: String) {
-        let mut info = lock(&self.info);
-        info.previous_command = std::mem::replace(&mut info.current_command, line);
-        info.command_start_time = Some(OffsetDateTime::now_utc());
-        info.last_command_at = Instant::now();
+        self.edit_info(|info| {
+            info.previous_command = std::mem::replace(&mut info.current_command, line);
+            info.command_start_time = Some(OffsetDateTime::now_utc());
+            info.last_command_at = Instant::now();
+        });
+        self.updated();
     }
 
     /// Sets `userName` (empty after REIN).
     pub fn set_user(&self, user_name: &str) {
-        lock(&self.info).user_name = user_name.to_string();
+        self.edit_info(|info| info.user_name = user_name.to_string());
+        self.updated();
     }
 
     /// Sets `currentDirectory`.
     pub fn set_directory(&self, dir: String) {
-        lock(&self.info).current_directory = dir;
+        self.edit_info(|info| info.current_directory = dir);
     }
 
     /// Sets `dataMode`.
     pub fn set_data_mode(&self, mode: &'static str) {
-        lock(&self.info).data_mode = mode;
+        self.edit_info(|info| info.data_mode = mode);
     }
 
     /// Sets the `tls` extension (`None` after CCC drops back to clear text… or never set).
     pub fn set_tls(&self, tls: Option<TlsRecord>) {
-        lock(&self.info).tls = tls;
+        self.edit_info(|info| info.tls = tls);
+    }
+
+    /// Changes a per-command field; the lock is released before anything else happens.
+    fn edit_info(&self, edit: impl FnOnce(&mut CommandInfo)) {
+        edit(&mut lock(&self.info));
+        self.info_generation.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A command-level change: publish `session.updated` now unless this session published
+    /// one less than [`UPDATE_MIN_INTERVAL`] ago (then the sampler carries it) or nobody
+    /// listens.
+    fn updated(&self) {
+        if !self.events.has_subscribers() {
+            return;
+        }
+        let last = self.last_update_ms.load(Ordering::Relaxed);
+        let min = UPDATE_MIN_INTERVAL.as_millis() as u64;
+        if last != 0 && self.events.now_ms() < last.saturating_add(min) {
+            return;
+        }
+        self.publish_update();
     }
 
     /// Sets `state`.
@@ -207,6 +252,19 @@ impl SessionHandle {
     /// Records a reply code sent (`lastErrorStatus`).
     pub fn reply_sent(&self, code: u16) {
         self.last_reply.store(code, Ordering::Relaxed);
+    }
+
+    /// `(bytesSent, bytesReceived)` now.
+    pub fn counters(&self) -> (u64, u64) {
+        (
+            self.bytes_sent.load(Ordering::Relaxed),
+            self.bytes_received.load(Ordering::Relaxed),
+        )
+    }
+
+    /// True when this handle publishes on `bus`.
+    pub fn publishes_on(&self, bus: &Arc<EventBus>) -> bool {
+        Arc::ptr_eq(&self.events, bus)
     }
 
     /// Adds to `bytesSent` (control or data payload).
@@ -231,19 +289,21 @@ impl SessionHandle {
     /// Marks a transfer as running.
     pub fn transfer_started(&self, direction: TransferDirection, path: String, size: Option<u64>) {
         self.transfer_bytes.store(0, Ordering::Relaxed);
-        lock(&self.info).transfer = Some(TransferInfo {
-            direction,
-            path,
-            size,
-            start_time: OffsetDateTime::now_utc(),
-            started: Instant::now(),
+        self.edit_info(|info| {
+            info.transfer = Some(TransferInfo {
+                direction,
+                path,
+                size,
+                start_time: OffsetDateTime::now_utc(),
+                started: Instant::now(),
+            })
         });
         self.set_state(SessionState::Transferring);
     }
 
     /// Marks the transfer as finished.
     pub fn transfer_finished(&self) {
-        lock(&self.info).transfer = None;
+        self.edit_info(|info| info.transfer = None);
     }
 
     /// The token cancelled on terminate or shutdown.
@@ -260,6 +320,73 @@ impl SessionHandle {
     /// The terminate request, if one was made.
     pub fn terminate_request(&self) -> Option<&TerminateRequest> {
         self.terminate.get()
+    }
+
+    /// The ended record once the session has been moved to the history.
+    pub fn ended_record(&self) -> Option<&Arc<EndedSession>> {
+        self.ended.get()
+    }
+
+    /// Waits up to `limit` for the session to end; its ended record, or `None` on timeout.
+    pub async fn wait_ended(&self, limit: Duration) -> Option<Arc<EndedSession>> {
+        let wait = async {
+            loop {
+                // Created before the check, so a `notify_waiters` in between is not lost.
+                let notified = self.ended_notify.notified();
+                if let Some(ended) = self.ended.get() {
+                    return ended.clone();
+                }
+                notified.await;
+            }
+        };
+        tokio::time::timeout(limit, wait).await.ok()
+    }
+
+    /// Sets the ended record (once) and wakes the waiters; false if it was already set.
+    pub(super) fn set_ended(&self, ended: Arc<EndedSession>) -> bool {
+        let first = self.ended.set(ended).is_ok();
+        self.ended_notify.notify_waiters();
+        first
+    }
+
+    /// A cheap fingerprint of everything a `session.updated` shows (counters, state, last
+    /// reply, and the generation of the per-command fields). Reads only atomics.
+    pub fn signature(&self) -> u64 {
+        const K: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut x = self.bytes_sent.load(Ordering::Relaxed);
+        for v in [
+            self.bytes_received.load(Ordering::Relaxed),
+            u64::from(self.last_reply.load(Ordering::Relaxed)),
+            u64::from(self.state.load(Ordering::Relaxed)),
+            self.info_generation.load(Ordering::Relaxed),
+        ] {
+            x = (x.rotate_left(23) ^ v).wrapping_mul(K);
+        }
+        x
+    }
+
+    /// True when the session changed since its last `session.updated`/`started` event.
+    pub fn changed_since_last_event(&self) -> bool {
+        self.ended.get().is_none()
+            && self.signature() != self.published_signature.load(Ordering::Relaxed)
+    }
+
+    /// Publishes `session.updated` with the current record (unless the session ended).
+    pub fn publish_update(&self) {
+        let signature = self.signature();
+        let record = self.record(OffsetDateTime::now_utc());
+        self.published_signature.store(signature, Ordering::Relaxed);
+        self.last_update_ms
+            .store(self.events.now_ms(), Ordering::Relaxed);
+        self.events.publish_updated(self, record);
+    }
+
+    /// Publishes `session.started` (the registry calls this once, on insert).
+    pub(super) fn publish_started(&self) {
+        let signature = self.signature();
+        let record = self.record(OffsetDateTime::now_utc());
+        self.published_signature.store(signature, Ordering::Relaxed);
+        self.events.publish_started(self, record);
     }
 
     /// A snapshot, without stopping the session.

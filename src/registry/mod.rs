@@ -4,16 +4,19 @@
 //! - [`handle`]: `SessionHandle`, the live, shared part of one session (atomics + a small mutex).
 //! - [`record`]: `SessionRecord`, a point-in-time snapshot with the IIS attribute names.
 //! - [`ended`]: `EndedSession`, `EndReason` and the bounded history.
+//! - [`events`]: the event bus (started / updated / ended with ids, replay ring, sampler).
 //!
 //! The owning session task writes its handle; readers take snapshots without stopping it.
 //! The registry lock is held only to insert, remove or clone `Arc`s out: nothing on the
 //! transfer path touches it.
 
 pub mod ended;
+pub mod events;
 pub mod handle;
 pub mod record;
 
 pub use ended::{EndReason, EndedSession, TerminateRequest};
+pub use events::{Event, EventBus, EventKind, EventPayload};
 pub use handle::{SessionHandle, SessionState, TransferDirection};
 pub use record::{SessionRecord, TlsRecord, TransferRecord};
 
@@ -27,8 +30,30 @@ use uuid::Uuid;
 #[derive(Debug)]
 pub struct Registry {
     live: RwLock<HashMap<Uuid, Arc<SessionHandle>>>,
-    ended: Mutex<VecDeque<EndedSession>>,
+    history: Mutex<History>,
     retention: usize,
+    events: Arc<EventBus>,
+}
+
+#[derive(Debug, Default)]
+struct History {
+    ended: VecDeque<EndedSession>,
+    totals: HashMap<String, SiteTotals>,
+}
+
+/// Per-site totals over the life of the server (for `/metrics`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SiteTotals {
+    /// Live sessions now.
+    pub current: u64,
+    /// Ended sessions by reason, indexed like [`EndReason::ALL`].
+    pub ended: [u64; EndReason::ALL.len()],
+    /// `bytesSent` of ended sessions plus live ones.
+    pub bytes_sent: u64,
+    /// `bytesReceived` of ended sessions plus live ones.
+    pub bytes_received: u64,
+    /// Terminate requests delivered to a live session.
+    pub terminations: u64,
 }
 
 /// Why `terminate` could not act.
@@ -43,21 +68,38 @@ pub enum TerminateOutcome {
 }
 
 impl Registry {
-    /// An empty registry keeping at most `retention` ended sessions.
+    /// An empty registry keeping at most `retention` ended sessions, with its own event bus.
     pub fn new(retention: usize) -> Registry {
+        Registry::with_events(retention, Arc::new(EventBus::default()))
+    }
+
+    /// An empty registry publishing on `events`.
+    pub fn with_events(retention: usize, events: Arc<EventBus>) -> Registry {
         Registry {
             live: RwLock::new(HashMap::new()),
-            ended: Mutex::new(VecDeque::new()),
+            history: Mutex::new(History::default()),
             retention,
+            events,
         }
     }
 
-    /// Adds a live session.
-    pub fn insert(&self, handle: Arc<SessionHandle>) {
-        write_lock(&self.live).insert(handle.id, handle);
+    /// The event bus: session handles must be created with it (`SessionHandle::new`).
+    pub fn events(&self) -> &Arc<EventBus> {
+        &self.events
     }
 
-    /// Moves a session from the live set to the ended history with its final record.
+    /// Adds a live session and publishes `session.started`.
+    pub fn insert(&self, handle: Arc<SessionHandle>) {
+        debug_assert!(
+            handle.publishes_on(&self.events),
+            "session handles must be created with the registry's event bus"
+        );
+        write_lock(&self.live).insert(handle.id, handle.clone());
+        handle.publish_started();
+    }
+
+    /// Moves a session from the live set to the ended history with its final record,
+    /// publishes `session.ended` and wakes whoever waits for the end (terminate).
     pub fn finish(&self, handle: &SessionHandle, reason: EndReason) -> EndedSession {
         let now = OffsetDateTime::now_utc();
         let request = handle.terminate_request().cloned();
@@ -68,15 +110,43 @@ impl Registry {
             terminated_by: request.as_ref().map(|r| r.actor.clone()),
             terminate_reason: request.and_then(|r| r.reason),
         };
-        write_lock(&self.live).remove(&handle.id);
-        if self.retention > 0 {
-            let mut history = lock(&self.ended);
-            if history.len() == self.retention {
-                history.pop_front();
+        {
+            // History before live, as in `totals`: a reader sees the session on exactly
+            // one side.
+            let mut history = lock(&self.history);
+            let totals = history
+                .totals
+                .entry(ended.record.site_name.clone())
+                .or_default();
+            totals.ended[reason.index()] += 1;
+            totals.bytes_sent += ended.record.bytes_sent;
+            totals.bytes_received += ended.record.bytes_received;
+            if self.retention > 0 {
+                if history.ended.len() >= self.retention {
+                    history.ended.pop_front();
+                }
+                history.ended.push_back(ended.clone());
             }
-            history.push_back(ended.clone());
+            write_lock(&self.live).remove(&handle.id);
         }
+        self.events.publish_ended(handle, Arc::new(ended.clone()));
         ended
+    }
+
+    /// Per-site totals: live session counts and byte counters plus everything ended.
+    pub fn totals(&self) -> HashMap<String, SiteTotals> {
+        let (mut totals, handles) = {
+            let history = lock(&self.history);
+            (history.totals.clone(), self.handles())
+        };
+        for h in handles {
+            let r = h.counters();
+            let t = totals.entry(h.site_name().to_string()).or_default();
+            t.current += 1;
+            t.bytes_sent += r.0;
+            t.bytes_received += r.1;
+        }
+        totals
     }
 
     /// Handles of the live sessions (cloned `Arc`s; the lock is released before returning).
@@ -92,18 +162,14 @@ impl Registry {
     /// Snapshots of the live sessions of one site (all sites with `None`), oldest first.
     pub fn sessions(&self, site: Option<&str>) -> Vec<SessionRecord> {
         let now = OffsetDateTime::now_utc();
-        let mut records: Vec<SessionRecord> = self
-            .handles()
-            .into_iter()
-            .filter(|h| site.is_none_or(|s| h.site_name().as_ref() == s))
-            .map(|h| h.record(now))
-            .collect();
-        records.sort_by(|a, b| {
-            a.session_start_time
-                .cmp(&b.session_start_time)
-                .then(a.session_id.cmp(&b.session_id))
-        });
-        records
+        let mut handles = self.handles();
+        if let Some(site) = site {
+            handles.retain(|h| h.site_name().as_ref() == site);
+        }
+        // Sort the pointers, not the records: a record is a few hundred bytes and
+        // sorting 10,000 of them is mostly memmove.
+        handles.sort_unstable_by(|a, b| a.start_time.cmp(&b.start_time).then(a.id.cmp(&b.id)));
+        handles.iter().map(|h| h.record(now)).collect()
     }
 
     /// Number of live sessions on `site`.
@@ -116,7 +182,8 @@ impl Registry {
 
     /// The ended history (oldest first), optionally for one site.
     pub fn ended(&self, site: Option<&str>) -> Vec<EndedSession> {
-        lock(&self.ended)
+        lock(&self.history)
+            .ended
             .iter()
             .filter(|e| site.is_none_or(|s| e.record.site_name == s))
             .cloned()
@@ -125,7 +192,8 @@ impl Registry {
 
     /// The ended record of `id`, if it is still in the history.
     pub fn ended_session(&self, id: Uuid) -> Option<EndedSession> {
-        lock(&self.ended)
+        lock(&self.history)
+            .ended
             .iter()
             .rev()
             .find(|e| e.record.session_id == id)
@@ -137,10 +205,18 @@ impl Registry {
     pub fn terminate(&self, id: Uuid, actor: &str, reason: Option<String>) -> TerminateOutcome {
         match self.get(id) {
             Some(handle) => {
+                let first = handle.terminate_request().is_none();
                 handle.request_terminate(TerminateRequest {
                     actor: actor.to_string(),
                     reason,
                 });
+                if first {
+                    lock(&self.history)
+                        .totals
+                        .entry(handle.site_name().to_string())
+                        .or_default()
+                        .terminations += 1;
+                }
                 TerminateOutcome::Requested
             }
             None => match self.ended_session(id) {
@@ -171,7 +247,7 @@ mod tests {
 
     use super::*;
 
-    fn handle(site: &str) -> Arc<SessionHandle> {
+    fn handle(registry: &Registry, site: &str) -> Arc<SessionHandle> {
         let client: SocketAddr = "127.0.0.1:50000".parse().unwrap();
         let server: SocketAddr = "127.0.0.1:21".parse().unwrap();
         Arc::new(SessionHandle::new(
@@ -179,13 +255,14 @@ mod tests {
             client,
             server,
             tokio_util::sync::CancellationToken::new(),
+            registry.events().clone(),
         ))
     }
 
     #[test]
     fn records_follow_commands_and_counters() {
         let registry = Registry::new(10);
-        let h = handle("alpha");
+        let h = handle(&registry, "alpha");
         registry.insert(h.clone());
         h.command_started("USER alice".into());
         h.command_started("PASS ***".into());
@@ -210,7 +287,7 @@ mod tests {
     #[test]
     fn site_change_moves_the_session() {
         let registry = Registry::new(10);
-        let h = handle("alpha");
+        let h = handle(&registry, "alpha");
         registry.insert(h.clone());
         h.set_site(Arc::from("beta"), "beta.example");
         assert_eq!(registry.count("alpha"), 0);
@@ -223,7 +300,7 @@ mod tests {
         let registry = Registry::new(2);
         let mut ids = Vec::new();
         for _ in 0..3 {
-            let h = handle("alpha");
+            let h = handle(&registry, "alpha");
             registry.insert(h.clone());
             ids.push(h.id);
             assert_eq!(
@@ -250,8 +327,72 @@ mod tests {
     }
 
     #[test]
+    fn totals_count_live_and_ended_sessions_per_site() {
+        let registry = Registry::new(0);
+        let a = handle(&registry, "alpha");
+        let b = handle(&registry, "alpha");
+        let c = handle(&registry, "beta");
+        for h in [&a, &b, &c] {
+            registry.insert(h.clone());
+        }
+        a.add_sent(100);
+        b.add_received(7);
+        c.add_sent(1);
+        assert_eq!(
+            registry.terminate(a.id, "api", None),
+            TerminateOutcome::Requested
+        );
+        // A second request for the same session is not a second termination.
+        assert_eq!(
+            registry.terminate(a.id, "cli", None),
+            TerminateOutcome::Requested
+        );
+        registry.finish(&a, EndReason::Terminated);
+        b.add_sent(5);
+        let totals = registry.totals();
+        let alpha = &totals["alpha"];
+        assert_eq!(alpha.current, 1);
+        assert_eq!(alpha.bytes_sent, 105, "ended plus live");
+        assert_eq!(alpha.bytes_received, 7);
+        assert_eq!(alpha.terminations, 1);
+        assert_eq!(alpha.ended[EndReason::Terminated.index()], 1);
+        assert_eq!(alpha.ended.iter().sum::<u64>(), 1);
+        assert_eq!(totals["beta"].current, 1);
+        assert!(
+            registry.ended(None).is_empty(),
+            "retention 0 keeps no history"
+        );
+        for (i, r) in EndReason::ALL.iter().enumerate() {
+            assert_eq!(r.index(), i);
+        }
+    }
+
+    #[tokio::test]
+    async fn waiting_for_the_end_wakes_on_finish_even_without_history() {
+        let registry = Arc::new(Registry::new(0));
+        let h = handle(&registry, "alpha");
+        registry.insert(h.clone());
+        assert!(
+            h.wait_ended(std::time::Duration::from_millis(20))
+                .await
+                .is_none()
+        );
+        let waiter = {
+            let h = h.clone();
+            tokio::spawn(async move { h.wait_ended(std::time::Duration::from_secs(5)).await })
+        };
+        tokio::task::yield_now().await;
+        registry.terminate(h.id, "api", Some("bye".into()));
+        registry.finish(&h, EndReason::Terminated);
+        let ended = waiter.await.unwrap().expect("woken with the record");
+        assert_eq!(ended.terminate_reason.as_deref(), Some("bye"));
+        // Already ended: returns at once.
+        assert!(h.wait_ended(std::time::Duration::ZERO).await.is_some());
+    }
+
+    #[test]
     fn transfer_progress_is_visible_while_running() {
-        let h = handle("alpha");
+        let h = handle(&Registry::new(1), "alpha");
         h.transfer_started(TransferDirection::Upload, "/big.bin".into(), None);
         h.add_transfer(TransferDirection::Upload, 4096);
         let r = h.record(OffsetDateTime::now_utc());

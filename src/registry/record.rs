@@ -3,7 +3,6 @@
 use std::net::IpAddr;
 
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use super::handle::{SessionState, TransferDirection};
@@ -90,21 +89,28 @@ pub struct SessionRecord {
 
 /// RFC 3339 UTC with milliseconds, e.g. `2026-11-24T09:41:12.345Z` (the contract format).
 pub fn format_time(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    let millis = t.millisecond();
-    let t = t
-        .replace_nanosecond(u32::from(millis) * 1_000_000)
-        .unwrap_or(t);
-    // Rfc3339 prints the fraction only when non-zero and with as many digits as needed,
-    // so format the seconds part ourselves to always get exactly three digits.
-    let base = t
-        .replace_nanosecond(0)
-        .unwrap_or(t)
-        .format(&Rfc3339)
-        .unwrap_or_default();
-    match base.strip_suffix('Z') {
-        Some(head) => format!("{head}.{millis:03}Z"),
-        None => base,
+    ContractTime(t).to_string()
+}
+
+/// Displays a time in the contract format without allocating (JSON and XML writers format
+/// tens of thousands of these per session list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContractTime(pub OffsetDateTime);
+
+impl std::fmt::Display for ContractTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let t = self.0.to_offset(time::UtcOffset::UTC);
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.millisecond()
+        )
     }
 }
 
@@ -118,5 +124,7 @@ mod tests {
         assert_eq!(format_time(t), "2026-11-24T09:41:12.345Z");
         let t = time::macros::datetime!(2026-11-24 09:41:12 UTC);
         assert_eq!(format_time(t), "2026-11-24T09:41:12.000Z");
+        let t = time::macros::datetime!(2026-01-02 03:04:05.006 +02:00);
+        assert_eq!(format_time(t), "2026-01-02T01:04:05.006Z");
     }
 }

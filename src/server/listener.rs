@@ -26,6 +26,8 @@ pub struct ListenerContext {
     pub hard: CancellationToken,
     /// Where session tasks are tracked.
     pub tasks: TaskTracker,
+    /// Implicit FTPS: sessions start with a TLS handshake.
+    pub implicit_tls: bool,
 }
 
 /// Accepts until the drain token fires.
@@ -61,7 +63,8 @@ async fn accept(mut stream: TcpStream, ctx: &ListenerContext) {
     let connections = site.config.ftp.connections;
     if ctx.shared.registry.count(&site.name) >= connections.max_connections as usize {
         tracing::info!(site = %site.name, %client, "connection refused: maxConnections reached");
-        if connections.reset_on_max_connections {
+        if connections.reset_on_max_connections || ctx.implicit_tls {
+            // (On an implicit-TLS port a clear-text 421 would only confuse the client's TLS.)
             // A zero linger makes close() send RST at once (IIS resetOnMaxConnections);
             // with a zero timeout the drop does not block the thread.
             #[allow(deprecated)]
@@ -83,6 +86,7 @@ async fn accept(mut stream: TcpStream, ctx: &ListenerContext) {
         client,
         local,
         ctx.hard.child_token(),
+        ctx.shared.registry.events().clone(),
     ));
     ctx.shared.registry.insert(handle.clone());
     let session = session::Session::new(
@@ -92,6 +96,7 @@ async fn accept(mut stream: TcpStream, ctx: &ListenerContext) {
         ctx.endpoint.clone(),
         ctx.shared.clone(),
         ctx.drain.clone(),
-    );
+    )
+    .implicit_tls(ctx.implicit_tls);
     ctx.tasks.spawn(session.run());
 }

@@ -4,9 +4,11 @@
 //! - [`vhost`]: endpoints and the choice of site by local address and virtual host name.
 //! - [`listener`]: the accept loop of one endpoint.
 //! - [`passive`]: the passive data-port allocator.
+//! - [`metrics`]: per-site command, reply and login counters.
 //! - [`supervisor`]: start-up, signals and graceful shutdown.
 
 pub mod listener;
+pub mod metrics;
 pub mod passive;
 pub mod site;
 pub mod supervisor;

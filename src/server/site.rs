@@ -5,9 +5,11 @@ use std::sync::{Arc, Mutex};
 
 use wharf_proto::VirtualPath;
 
+use super::metrics::SiteMetrics;
 use crate::config::model::SiteConfig;
 use crate::registry::lock;
 use crate::storage::vdirs::SiteTree;
+use crate::tls::SiteTls;
 
 /// A site at run time.
 #[derive(Debug)]
@@ -18,6 +20,10 @@ pub struct SiteRuntime {
     pub config: Arc<SiteConfig>,
     /// The virtual tree.
     pub tree: Arc<SiteTree>,
+    /// Command, reply and login counters (`/metrics`).
+    pub metrics: SiteMetrics,
+    /// TLS (FTPS) when the site has a certificate.
+    pub tls: Option<Arc<SiteTls>>,
     /// Site paths of uploads in progress (for `allowReadUploadsInProgress`).
     uploads: Mutex<HashSet<VirtualPath>>,
 }
@@ -25,10 +31,17 @@ pub struct SiteRuntime {
 impl SiteRuntime {
     /// Builds the runtime of one site.
     pub fn new(config: Arc<SiteConfig>) -> SiteRuntime {
+        SiteRuntime::with_tls(config, None)
+    }
+
+    /// Builds the runtime of one site with its TLS.
+    pub fn with_tls(config: Arc<SiteConfig>, tls: Option<Arc<SiteTls>>) -> SiteRuntime {
         SiteRuntime {
             name: Arc::from(config.name.as_str()),
             tree: Arc::new(SiteTree::new(&config.virtual_directories)),
+            metrics: SiteMetrics::default(),
             config,
+            tls,
             uploads: Mutex::new(HashSet::new()),
         }
     }

@@ -20,9 +20,11 @@ use super::listener::{self, ListenerContext};
 use super::passive::PassivePorts;
 use super::site::SiteRuntime;
 use super::vhost::{Endpoint, EndpointBinding};
+use crate::admin::{self, AdminEndpoint};
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::registry::Registry;
+use crate::tls::SiteTls;
 
 /// A listening socket and the bindings it serves.
 #[derive(Debug, Clone)]
@@ -31,6 +33,8 @@ pub struct BoundEndpoint {
     pub addr: SocketAddr,
     /// `(site name, host name)` of each binding served here.
     pub bindings: Vec<(String, Option<String>)>,
+    /// Implicit FTPS: TLS from the first byte (port 990, or `binding@implicitTls`).
+    pub implicit_tls: bool,
 }
 
 /// A started server.
@@ -38,6 +42,11 @@ pub struct BoundEndpoint {
 pub struct RunningServer {
     /// Every listening socket.
     pub endpoints: Vec<BoundEndpoint>,
+    /// The admin API, when `administration@enabled` and it could start.
+    pub admin: Option<AdminEndpoint>,
+    /// Why the admin API is not running although enabled (it does not stop the FTP
+    /// service: the error is logged and printed at start-up).
+    pub admin_error: Option<String>,
     /// Shared runtime state (registry, sites, configuration).
     pub shared: Arc<Shared>,
     drain: CancellationToken,
@@ -59,6 +68,20 @@ impl RunningServer {
             .map(|e| e.addr)
     }
 
+    /// Reads every site's certificate files again (SIGHUP). Sessions keep the TLS state
+    /// they negotiated; new handshakes use the new certificate. On error a site keeps its
+    /// previous certificate. Returns `(site, new thumbprint or error)` per TLS site.
+    pub fn reload_certificates(&self) -> Vec<(String, Result<String, crate::tls::TlsError>)> {
+        self.shared
+            .sites
+            .iter()
+            .filter_map(|site| {
+                let tls = site.tls.as_ref()?;
+                Some((site.name.to_string(), tls.reload(&site.config)))
+            })
+            .collect()
+    }
+
     /// Stops accepting, lets running transfers finish for up to `grace`, then ends every
     /// session with 421 and waits for all tasks.
     pub async fn shutdown(self, grace: Duration) {
@@ -77,12 +100,19 @@ impl RunningServer {
 /// Binds every endpoint of the auto-started sites and starts accepting.
 pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let config = Arc::new(config);
-    let sites: Vec<Arc<SiteRuntime>> = config
-        .sites
-        .iter()
-        .filter(|s| s.server_auto_start)
-        .map(|s| Arc::new(SiteRuntime::new(s.clone())))
-        .collect();
+    let state_dir = crate::state::state_dir(&config);
+    let mut sites: Vec<Arc<SiteRuntime>> = Vec::new();
+    for site in config.sites.iter().filter(|s| s.server_auto_start) {
+        let tls = SiteTls::for_site(site, &state_dir)
+            .with_context(|| format!("site \"{}\": cannot set up TLS", site.name))?;
+        if let Some(tls) = &tls {
+            tracing::debug!(site = %site.name, thumbprint = %tls.thumbprint(), "TLS certificate loaded");
+        }
+        sites.push(Arc::new(SiteRuntime::with_tls(
+            site.clone(),
+            tls.map(Arc::new),
+        )));
+    }
     let shared = Arc::new(Shared {
         registry: Arc::new(Registry::new(
             config.administration.ended_sessions_retention,
@@ -108,7 +138,31 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             None => format!("cannot listen on *:{}", key.1),
         })?;
         let addr = listener.local_addr()?;
+        let implicit_tls = bindings.iter().any(|b| {
+            b.site
+                .config
+                .bindings
+                .iter()
+                .any(|c| c.port == key.1 && c.implicit_tls)
+        });
+        if implicit_tls
+            && let Some(plain) = bindings.iter().find(|b| {
+                b.site
+                    .config
+                    .bindings
+                    .iter()
+                    .any(|c| c.port == key.1 && !c.implicit_tls)
+            })
+        {
+            anyhow::bail!(
+                "port {}: site \"{}\" has an explicit-TLS binding where another binding is \
+                 implicit TLS (port 990 or implicitTls=\"true\"); one port cannot be both",
+                key.1,
+                plain.site.name
+            );
+        }
         endpoints.push(BoundEndpoint {
+            implicit_tls,
             addr,
             bindings: bindings
                 .iter()
@@ -121,11 +175,37 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             drain: drain.clone(),
             hard: hard.clone(),
             tasks: tasks.clone(),
+            implicit_tls,
         };
         tasks.spawn(listener::run(listener, ctx));
     }
+    tasks.spawn(crate::registry::events::run_sampler(
+        shared.registry.clone(),
+        drain.clone(),
+    ));
+    let (admin, admin_error) = if config.administration.enabled {
+        match admin::start(
+            shared.clone(),
+            endpoints.clone(),
+            drain.clone(),
+            hard.clone(),
+            &tasks,
+        )
+        .await
+        {
+            Ok(endpoint) => (Some(endpoint), None),
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "the admin API did not start; FTP service continues");
+                (None, Some(format!("{e:#}")))
+            }
+        }
+    } else {
+        (None, None)
+    };
     Ok(RunningServer {
         endpoints,
+        admin,
+        admin_error,
         shared,
         drain,
         hard,

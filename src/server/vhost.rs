@@ -99,9 +99,9 @@ mod tests {
                 ssl: SslConfig {
                     control_channel_policy: ControlChannelPolicy::SslAllow,
                     data_channel_policy: DataChannelPolicy::SslAllow,
-                    server_cert_hash: None,
-                    ssl128: false,
+                    ..SslConfig::default()
                 },
+                ssl_client_certificates: SslClientCertificates::default(),
                 data_channel_security: DataChannelSecurity {
                     match_client_address_for_port: true,
                     match_client_address_for_pasv: true,

@@ -11,7 +11,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -56,6 +56,21 @@ pub struct DataParams {
     pub match_client_for_pasv: bool,
     /// `dataChannelTimeout`: idle limit on the data connection.
     pub idle_timeout: Duration,
+    /// PROT P: TLS on the data connection (server side of the handshake, passive or active).
+    pub tls: Option<DataTls>,
+}
+
+/// TLS parameters of a protected data connection (RFC 4217 §9–10).
+#[derive(Debug, Clone)]
+pub struct DataTls {
+    /// The configuration of the control connection's handshake (same certificate, same
+    /// session cache and ticket key, so the client can resume).
+    pub config: Arc<rustls::ServerConfig>,
+    /// `ssl@requireDataChannelResumption`: refuse a connection that did not resume.
+    pub require_resumption: bool,
+    /// The control connection's client certificate: a data connection must present the
+    /// same one (IIS substatus 49).
+    pub client_cert: Option<rustls::pki_types::CertificateDer<'static>>,
 }
 
 /// The payload of a transfer.
@@ -66,6 +81,8 @@ pub enum Payload {
         reader: Box<dyn AsyncRead + Send + Unpin>,
         /// TYPE A: LF → CRLF.
         ascii: bool,
+        /// The file and start offset for `sendfile` (clear-text binary transfers).
+        zero_copy: Option<(std::fs::File, u64)>,
     },
     /// Receive a file.
     Upload {
@@ -88,6 +105,8 @@ pub enum TransferOutcome {
     },
     /// No data connection could be made (425).
     NoConnection(String),
+    /// The data connection's TLS negotiation failed or was refused (522).
+    TlsRefused(String),
     /// Stopped by ABOR, terminate or shutdown (426).
     Cancelled,
     /// The data connection went idle longer than `dataChannelTimeout` (426).
@@ -147,12 +166,7 @@ impl RunningTransfer {
     ) -> RunningTransfer {
         let cancel = CancellationToken::new();
         let token = cancel.clone();
-        let join = tokio::spawn(async move {
-            tokio::select! {
-                _ = token.cancelled() => TransferOutcome::Cancelled,
-                outcome = run_transfer(params, payload, &handle) => outcome,
-            }
-        });
+        let join = tokio::spawn(async move { run_transfer(params, payload, &handle, token).await });
         RunningTransfer {
             join,
             cancel,
@@ -173,18 +187,121 @@ async fn run_transfer(
     params: DataParams,
     payload: Payload,
     handle: &SessionHandle,
+    cancel: CancellationToken,
 ) -> TransferOutcome {
     let idle = params.idle_timeout;
-    let mut stream = match open(params).await {
+    let tls = params.tls.clone();
+    let opened = tokio::select! {
+        _ = cancel.cancelled() => return TransferOutcome::Cancelled,
+        opened = open(params) => opened,
+    };
+    let mut stream = match opened {
         Ok(s) => s,
         Err(message) => return TransferOutcome::NoConnection(message),
     };
-    let result = match payload {
-        Payload::Download { reader, ascii } => send(reader, &mut stream, ascii, idle, handle).await,
-        Payload::Upload { writer, ascii } => {
-            receive(&mut stream, writer, ascii, idle, handle).await
+    // ABOR, terminate, shutdown: reset the data connection (zero linger) so a client that
+    // is not reading learns at once and no unsent payload lingers in the kernel after 426.
+    match tls {
+        None => tokio::select! {
+            _ = cancel.cancelled() => {
+                reset(&stream);
+                TransferOutcome::Cancelled
+            }
+            outcome = move_plain_payload(&mut stream, payload, idle, handle) => outcome,
+        },
+        Some(tls) => {
+            let secured = tokio::select! {
+                _ = cancel.cancelled() => return TransferOutcome::Cancelled,
+                secured = secure(stream, &tls, idle, handle) => secured,
+            };
+            let mut stream = match secured {
+                Ok(stream) => stream,
+                Err(outcome) => return outcome,
+            };
+            tokio::select! {
+                _ = cancel.cancelled() => {
+                    reset(stream.get_ref().0);
+                    TransferOutcome::Cancelled
+                }
+                outcome = move_payload(&mut stream, payload, idle, handle) => outcome,
+            }
         }
-        Payload::Lines(lines) => send_lines(lines, &mut stream, idle, handle).await,
+    }
+}
+
+/// Makes the coming close an abortive one (RST).
+fn reset(tcp: &TcpStream) {
+    #[allow(deprecated)]
+    let _ = tcp.set_linger(Some(Duration::ZERO));
+}
+
+/// The server side of the data connection's TLS handshake, with the resumption and client
+/// certificate checks; records `dataChannelResumed`.
+async fn secure(
+    tcp: TcpStream,
+    tls: &DataTls,
+    idle: Duration,
+    handle: &SessionHandle,
+) -> Result<tokio_rustls::server::TlsStream<TcpStream>, TransferOutcome> {
+    let accept = tokio_rustls::TlsAcceptor::from(tls.config.clone()).accept(tcp);
+    let stream = match tokio::time::timeout(idle.max(Duration::from_secs(1)), accept).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => {
+            tracing::info!(error = %e, "data connection TLS negotiation failed");
+            return Err(TransferOutcome::TlsRefused(
+                "TLS negotiation on the data connection failed.".to_string(),
+            ));
+        }
+        Err(_) => {
+            return Err(TransferOutcome::TlsRefused(
+                "TLS negotiation on the data connection timed out.".to_string(),
+            ));
+        }
+    };
+    let conn = stream.get_ref().1;
+    let negotiated = crate::tls::negotiated(conn);
+    let mut record = handle
+        .record(time::OffsetDateTime::now_utc())
+        .tls
+        .unwrap_or_default();
+    record.data_protected = true;
+    record.data_channel_resumed = negotiated.resumed;
+    handle.set_tls(Some(record));
+    if tls.require_resumption && !negotiated.resumed {
+        tracing::info!("refused a data connection that did not resume the TLS session");
+        return Err(TransferOutcome::TlsRefused(
+            "The data connection must resume the control connection's TLS session \
+             (requireDataChannelResumption)."
+                .to_string(),
+        ));
+    }
+    if let Some(expected) = &tls.client_cert {
+        let presented = conn.peer_certificates().and_then(|c| c.first());
+        if presented != Some(expected) {
+            tracing::info!(
+                "data connection client certificate differs from the control connection's (substatus 49)"
+            );
+            return Err(TransferOutcome::TlsRefused(
+                "The data connection must present the control connection's client certificate."
+                    .to_string(),
+            ));
+        }
+    }
+    Ok(stream)
+}
+
+/// Moves the payload and closes the data connection (the end-of-file mark in stream mode;
+/// on TLS the close also sends close_notify).
+async fn move_payload<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    payload: Payload,
+    idle: Duration,
+    handle: &SessionHandle,
+) -> TransferOutcome {
+    let result = match payload {
+        Payload::Download { reader, ascii, .. } => send(reader, stream, ascii, idle, handle).await,
+        Payload::Upload { writer, ascii } => receive(stream, writer, ascii, idle, handle).await,
+        Payload::Lines(lines) => send_lines(lines, stream, idle, handle).await,
     };
     match result {
         Ok(bytes) => {
@@ -193,6 +310,63 @@ async fn run_transfer(
             TransferOutcome::Complete { bytes }
         }
         Err(outcome) => outcome,
+    }
+}
+
+/// Clear-text data connections: a binary download of a local file goes zero-copy
+/// (`sendfile` from the page cache into the socket); everything else is copied.
+async fn move_plain_payload(
+    stream: &mut TcpStream,
+    payload: Payload,
+    idle: Duration,
+    handle: &SessionHandle,
+) -> TransferOutcome {
+    match payload {
+        Payload::Download {
+            ascii: false,
+            zero_copy: Some((file, offset)),
+            ..
+        } => match send_file(&file, offset, stream, idle, handle).await {
+            Ok(bytes) => {
+                let _ = tokio::time::timeout(idle, stream.shutdown()).await;
+                TransferOutcome::Complete { bytes }
+            }
+            Err(outcome) => outcome,
+        },
+        payload => move_payload(stream, payload, idle, handle).await,
+    }
+}
+
+/// Bytes handed to one `sendfile` call at most, so progress counters move during a transfer.
+const SENDFILE_CHUNK: usize = 4 * 1024 * 1024;
+
+async fn send_file(
+    file: &std::fs::File,
+    mut offset: u64,
+    stream: &TcpStream,
+    idle: Duration,
+    handle: &SessionHandle,
+) -> Result<u64, TransferOutcome> {
+    let mut total = 0u64;
+    loop {
+        // `async_io` waits for writability and retries on WouldBlock; the socket is
+        // non-blocking, so each call sends what fits in the socket buffer.
+        let sent = stream.async_io(Interest::WRITABLE, || {
+            rustix::fs::sendfile(stream, file, Some(&mut offset), SENDFILE_CHUNK)
+                .map_err(io::Error::from)
+        });
+        let n = match tokio::time::timeout(idle, sent).await {
+            Ok(Ok(n)) => n,
+            // The file side failing (e.g. EIO) and the socket side look alike here; a
+            // broken connection is by far the common case.
+            Ok(Err(e)) => return Err(TransferOutcome::ConnectionLost(e)),
+            Err(_) => return Err(TransferOutcome::TimedOut),
+        };
+        if n == 0 {
+            return Ok(total);
+        }
+        total += n as u64;
+        handle.add_transfer(TransferDirection::Download, n as u64);
     }
 }
 
@@ -255,9 +429,9 @@ async fn io_timeout<T>(
     }
 }
 
-async fn send(
+async fn send<S: AsyncWrite + Unpin>(
     mut reader: Box<dyn AsyncRead + Send + Unpin>,
-    stream: &mut TcpStream,
+    stream: &mut S,
     ascii: bool,
     idle: Duration,
     handle: &SessionHandle,
@@ -287,8 +461,8 @@ async fn send(
     }
 }
 
-async fn receive(
-    stream: &mut TcpStream,
+async fn receive<S: AsyncRead + Unpin>(
+    stream: &mut S,
     mut writer: Box<dyn AsyncWrite + Send + Unpin>,
     ascii: bool,
     idle: Duration,
@@ -299,7 +473,17 @@ async fn receive(
     let mut conv = FromNetAscii::default();
     let mut total = 0u64;
     loop {
-        let n = io_timeout(idle, stream.read(&mut buf)).await?;
+        let n = match tokio::time::timeout(idle, stream.read(&mut buf)).await {
+            Ok(Ok(n)) => n,
+            // A TLS client that closes without close_notify: the TCP close is the end of
+            // the file, as in clear text (vsftpd's strict_ssl_read_eof=NO default).
+            Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                tracing::debug!("data connection closed without TLS close_notify");
+                0
+            }
+            Ok(Err(e)) => return Err(TransferOutcome::ConnectionLost(e)),
+            Err(_) => return Err(TransferOutcome::TimedOut),
+        };
         if n == 0 {
             break;
         }
@@ -337,9 +521,9 @@ async fn receive(
     Ok(total)
 }
 
-async fn send_lines(
+async fn send_lines<S: AsyncWrite + Unpin>(
     mut lines: mpsc::Receiver<Result<Vec<u8>, StorageError>>,
-    stream: &mut TcpStream,
+    stream: &mut S,
     idle: Duration,
     handle: &SessionHandle,
 ) -> Result<u64, TransferOutcome> {

@@ -14,6 +14,7 @@ pub mod ascii;
 mod commands;
 pub mod data;
 pub mod outcome;
+pub mod stream;
 
 use std::collections::VecDeque;
 use std::io;
@@ -22,7 +23,6 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -39,6 +39,7 @@ use crate::server::vhost::Endpoint;
 use crate::storage::vdirs::{Resolved, UserView};
 pub use commands::list::init_local_offset;
 use data::{DataSetup, RunningTransfer};
+use stream::ControlStream;
 
 /// How long a final reply may take to reach a client that is not reading (terminate,
 /// shutdown, timeouts): the session closes regardless afterwards.
@@ -84,10 +85,28 @@ enum Flow {
     End(EndReason),
 }
 
+/// FTPS state of a session (RFC 4217).
+#[derive(Debug, Default)]
+struct TlsState {
+    /// Implicit FTPS: the handshake happens before the banner.
+    implicit: bool,
+    /// The server configuration of the control handshake, reused for data connections
+    /// (same certificate and session cache: data connections can resume).
+    config: Option<Arc<crate::tls::ChannelConfigs>>,
+    /// PBSZ was given (or implicit TLS).
+    pbsz: bool,
+    /// PROT P in force.
+    prot_private: bool,
+    /// The client certificate of the control connection (data connections must match).
+    client_cert: Option<rustls::pki_types::CertificateDer<'static>>,
+    /// What the registry shows (`tls` extension).
+    record: crate::registry::TlsRecord,
+}
+
 /// One control connection.
 pub struct Session {
-    reader: OwnedReadHalf,
-    writer: OwnedWriteHalf,
+    control: ControlStream,
+    tls: TlsState,
     handle: Arc<SessionHandle>,
     site: Arc<SiteRuntime>,
     endpoint: Arc<Endpoint>,
@@ -119,12 +138,11 @@ impl Session {
         shared: Arc<Shared>,
         drain: CancellationToken,
     ) -> Session {
-        let (reader, writer) = stream.into_split();
         let max_line = site.config.ftp.max_command_line;
         let now = Instant::now();
         Session {
-            reader,
-            writer,
+            control: ControlStream::Plain(stream),
+            tls: TlsState::default(),
             handle,
             site,
             endpoint,
@@ -147,6 +165,12 @@ impl Session {
         }
     }
 
+    /// Marks the connection as implicit FTPS (TLS handshake before the banner).
+    pub fn implicit_tls(mut self, on: bool) -> Session {
+        self.tls.implicit = on;
+        self
+    }
+
     /// Serves the connection to its end, then moves the record to the ended history.
     pub async fn run(self) {
         let span =
@@ -162,13 +186,18 @@ impl Session {
             transfer.cancel.cancel();
             let _ = transfer.join.await;
         }
-        let _ = tokio::time::timeout(FINAL_REPLY_TIMEOUT, self.writer.shutdown()).await;
+        let _ = tokio::time::timeout(FINAL_REPLY_TIMEOUT, self.control.shutdown()).await;
         self.handle.transfer_finished();
         let ended = self.shared.registry.finish(&self.handle, reason);
         tracing::info!(reason = %ended.end_reason, user = %ended.record.user_name, "session ended");
     }
 
     async fn serve(&mut self) -> EndReason {
+        if self.tls.implicit
+            && let Err(reason) = self.start_implicit_tls().await
+        {
+            return reason;
+        }
         let banner = self.banner();
         if self.reply(banner).await.is_err() {
             return EndReason::ClientClosed;
@@ -188,7 +217,7 @@ impl Session {
             let event = {
                 let cancel = self.handle.cancel_token();
                 let transfer = &mut self.transfer;
-                let reader = &mut self.reader;
+                let reader = &mut self.control;
                 tokio::select! {
                     biased;
                     _ = cancel.cancelled() => LoopEvent::Cancelled,
@@ -285,12 +314,16 @@ impl Session {
                     .map(|_| Flow::Continue)
             }
             LineEvent::Line(line) => {
-                self.handle.command_started(redact(&line));
+                // State first, so the `session.updated` of the command start shows it.
                 if self.is_logged_in() && self.transfer.is_none() {
                     self.handle.set_state(SessionState::Executing);
                 }
+                self.handle.command_started(redact(&line));
                 let result = match parse(&line) {
-                    Ok(command) => self.dispatch(command).await,
+                    Ok(command) => {
+                        self.site.metrics.command(command.verb());
+                        self.dispatch(command).await
+                    }
                     Err(e) => self
                         .reply(parse_error_reply(e))
                         .await
@@ -332,6 +365,18 @@ impl Session {
         if !self.is_logged_in() && !allowed_before_login(&command) {
             self.reply(Reply::new(530, "Please login with USER and PASS."))
                 .await?;
+            return Ok(Flow::Continue);
+        }
+        if let Some(refusal) = crate::tls::policy::control_refusal(
+            self.site.config.ftp.ssl.control_channel_policy,
+            self.control.is_tls(),
+            &command,
+        ) {
+            tracing::info!(
+                verb = command.verb(),
+                "refused by controlChannelPolicy (substatus 25/26)"
+            );
+            self.reply(refusal).await?;
             return Ok(Flow::Continue);
         }
         match command {
@@ -378,14 +423,10 @@ impl Session {
             C::Noop => self.ok(200, "NOOP command successful.").await,
             C::Site(site) => self.cmd_site(site).await,
             C::Clnt(_) => self.ok(200, "Noted.").await,
-            C::Auth(_) | C::Ccc => {
-                self.ok(502, "TLS is not available on this server yet.")
-                    .await
-            }
-            C::Pbsz(_) | C::Prot(_) => {
-                self.ok(503, "PBSZ and PROT need a TLS session (AUTH TLS) first.")
-                    .await
-            }
+            C::Auth(mechanism) => self.cmd_auth(&mechanism).await,
+            C::Pbsz(size) => self.cmd_pbsz(size).await,
+            C::Prot(level) => self.cmd_prot(level).await,
+            C::Ccc => self.cmd_ccc().await,
             C::Unknown(verb) => {
                 self.ok(500, format!("'{verb}': command not understood."))
                     .await
@@ -395,9 +436,7 @@ impl Session {
 
     /// Sends one reply through the chokepoint: wire bytes, `lastErrorStatus`, `bytesSent`.
     async fn reply(&mut self, reply: Reply) -> io::Result<()> {
-        let bytes = reply.encode();
-        self.handle.reply_sent(reply.code);
-        self.handle.add_sent(bytes.len() as u64);
+        let bytes = self.account_reply(&reply);
         let timeout = self
             .site
             .config
@@ -405,13 +444,28 @@ impl Session {
             .connections
             .control_channel_timeout
             .max(Duration::from_secs(1));
-        match tokio::time::timeout(timeout, self.writer.write_all(&bytes)).await {
+        let control = &mut self.control;
+        let write = async move {
+            control.write_all(&bytes).await?;
+            control.flush().await
+        };
+        match tokio::time::timeout(timeout, write).await {
             Ok(r) => r,
             Err(_) => Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 "client does not read its control connection",
             )),
         }
+    }
+
+    /// What every reply updates before it is written: `lastErrorStatus`, `bytesSent`, the
+    /// site's reply counters. Returns the wire bytes.
+    fn account_reply(&self, reply: &Reply) -> Vec<u8> {
+        let bytes = reply.encode();
+        self.handle.reply_sent(reply.code);
+        self.handle.add_sent(bytes.len() as u64);
+        self.site.metrics.reply(reply.code);
+        bytes
     }
 
     /// Sends a reply and continues.
@@ -455,10 +509,13 @@ impl Session {
 
     /// A last reply before closing, given at most [`FINAL_REPLY_TIMEOUT`].
     async fn final_reply(&mut self, reply: Reply) {
-        let bytes = reply.encode();
-        self.handle.reply_sent(reply.code);
-        self.handle.add_sent(bytes.len() as u64);
-        let _ = tokio::time::timeout(FINAL_REPLY_TIMEOUT, self.writer.write_all(&bytes)).await;
+        let bytes = self.account_reply(&reply);
+        let control = &mut self.control;
+        let write = async move {
+            control.write_all(&bytes).await?;
+            control.flush().await
+        };
+        let _ = tokio::time::timeout(FINAL_REPLY_TIMEOUT, write).await;
     }
 
     /// Terminate (administrator) or hard shutdown: abort the transfer with 426, then 421.

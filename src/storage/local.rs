@@ -114,7 +114,7 @@ impl Storage for LocalStorage {
     }
 
     async fn open_read(&self, path: &VirtualPath, offset: u64) -> Result<ReadHandle, StorageError> {
-        let (file, size) = self
+        let (file, size, zero_copy) = self
             .run(path, move |root, path| {
                 let loc = locate(root, path)?;
                 let (target, meta) = loc.object()?;
@@ -132,12 +132,16 @@ impl Storage for LocalStorage {
                 }
                 // An offset past the end is not an error: the reader then yields nothing.
                 file.seek(SeekFrom::Start(offset)).map_err(map_io)?;
-                Ok((file, meta.len()))
+                // A second handle on the same open file for zero-copy sends; sendfile
+                // takes an explicit offset and leaves the shared position alone.
+                let zero_copy = file.try_clone().ok().map(|f| (f, offset));
+                Ok((file, meta.len(), zero_copy))
             })
             .await?;
         Ok(ReadHandle {
             reader: Box::new(tokio::fs::File::from_std(file)),
             size,
+            zero_copy,
         })
     }
 

@@ -111,6 +111,9 @@ pub struct ReadHandle {
     pub reader: Box<dyn AsyncRead + Send + Unpin>,
     /// Total size of the file (not of what remains).
     pub size: u64,
+    /// For back-ends with local files: the file and the offset to start at, so a plain
+    /// binary download can go zero-copy (`sendfile`) instead of through `reader`.
+    pub zero_copy: Option<(std::fs::File, u64)>,
 }
 
 /// A writable upload target.

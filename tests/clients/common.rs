@@ -579,13 +579,21 @@ impl TestServer {
     }
 }
 
-/// A loopback port that was free a moment ago (for configurations that need one port
-/// shared by several bindings; the small race is acceptable in tests).
+/// A port that is free now, taken from below the kernel's ephemeral range (32768 and up on
+/// Linux) so that no `port 0` listener of the server under test can be handed the same port
+/// between this check and its use.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind an ephemeral port")
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let spread = (std::process::id() % 500) as u16 * 20;
+    for _ in 0..12_000 {
+        let step = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = 20_000 + (spread + step) % 12_000;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port between 20000 and 32000");
 }
 
 /// Whether `127.0.0.1:port` can be bound right now.

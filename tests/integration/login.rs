@@ -178,8 +178,9 @@ async fn ssl_require_refuses_clear_text_logins_with_534() {
     // FEAT does not advertise AUTH TLS without a certificate, and AUTH TLS is refused.
     let feat = c.expect("FEAT", 211).await;
     assert!(!feat.contains("AUTH TLS"), "{feat:?}");
+    // RFC 2228: 431, a resource (the certificate) is unavailable (IIS substatus 31).
     let auth = c.cmd("AUTH TLS").await;
-    assert!(auth.code >= 500, "{auth:?}");
+    assert_eq!(auth.code, 431, "{auth:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -314,7 +314,7 @@ async fn session_id_matches_stat_output() {
 async fn ended_history_is_bounded_by_retention() {
     let xml =
         crate::support::config::ConfigXml::single(crate::support::config::SiteXml::new("Test"))
-            .global(r#"<administration endedSessionsRetention="3" />"#)
+            .global(r#"<administration enabled="false" endedSessionsRetention="3" />"#)
             .xml();
     let server = TestServer::start(&xml).await;
     let mut ids = Vec::new();

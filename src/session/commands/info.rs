@@ -10,13 +10,13 @@ use wharf_proto::listing::MlstFacts;
 use super::super::{Flow, Session};
 
 /// Commands listed by HELP.
-const HELP_VERBS: &str = "ABOR ACCT ALLO APPE CDUP CLNT CWD DELE EPRT EPSV FEAT HELP HOST LIST MDTM MFMT MKD MLSD MLST MODE NLST NOOP OPTS PASS PASV PORT PWD QUIT REIN REST RETR RMD RNFR RNTO SITE SIZE STAT STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD XPWD XRMD";
+const HELP_VERBS: &str = "ABOR ACCT ALLO APPE AUTH CCC CDUP CLNT CWD DELE EPRT EPSV FEAT HELP HOST LIST MDTM MFMT MKD MLSD MLST MODE NLST NOOP OPTS PASS PASV PBSZ PORT PROT PWD QUIT REIN REST RETR RMD RNFR RNTO SITE SIZE STAT STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD XPWD XRMD";
 
 impl Session {
     pub(in crate::session) async fn cmd_feat(&mut self) -> io::Result<Flow> {
         let options = FeatOptions {
             utf8: self.site.config.ftp.allow_utf8,
-            tls: false,
+            tls: self.site.tls.is_some(),
             host: true,
         };
         let mut lines = vec!["Extensions supported:".to_string()];
@@ -82,6 +82,23 @@ impl Session {
                 record.bytes_sent, record.bytes_received
             ),
         ];
+        if let Some(tls) = &record.tls {
+            lines.push(format!(
+                "TLS: control {}, data {} ({} {})",
+                if tls.control_protected {
+                    "protected"
+                } else {
+                    "clear (CCC)"
+                },
+                if tls.data_protected {
+                    "protected (PROT P)"
+                } else {
+                    "clear (PROT C)"
+                },
+                tls.protocol_version,
+                tls.cipher_suite
+            ));
+        }
         match &record.transfer {
             Some(t) => lines.push(format!(
                 "Transferring {} ({}): {} of {} bytes",

@@ -311,7 +311,7 @@ impl Session {
     /// Writes part of a streamed multi-line reply (its final line goes through `reply`).
     async fn write_raw(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.handle.add_sent(bytes.len() as u64);
-        self.writer.write_all(bytes).await
+        self.control.write_all(bytes).await
     }
 }
 

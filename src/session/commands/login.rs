@@ -6,7 +6,6 @@ use wharf_proto::{Reply, VirtualPath};
 
 use super::super::{Flow, LoggedIn, Login, Session};
 use crate::auth::Identity;
-use crate::config::model::ControlChannelPolicy;
 use crate::limits::FAILED_LOGIN_DELAY;
 use crate::registry::{EndReason, SessionState};
 use crate::storage::vdirs::UserView;
@@ -53,10 +52,9 @@ impl Session {
             };
             return self.ok(331, format!("Password required for {user}.")).await;
         }
-        if self.requires_tls_for_credentials() {
-            return self
-                .ok(534, "Policy requires SSL (TLS) for the control channel.")
-                .await;
+        // The site chosen by `host|user` may have a stricter policy than the default one.
+        if let Some(refusal) = self.credentials_refusal() {
+            return self.reply(refusal).await.map(|_| Flow::Continue);
         }
         let user = user.to_string();
         let text = if is_anonymous_name(&user) {
@@ -75,10 +73,8 @@ impl Session {
             Login::AwaitingUser => return self.ok(503, "Login with USER first.").await,
         };
         self.login = Login::AwaitingUser;
-        if self.requires_tls_for_credentials() {
-            return self
-                .ok(534, "Policy requires SSL (TLS) for the control channel.")
-                .await;
+        if let Some(refusal) = self.credentials_refusal() {
+            return self.reply(refusal).await.map(|_| Flow::Continue);
         }
         let auth = self.site.config.ftp.authentication;
         let identity = if user.is_empty() {
@@ -91,6 +87,7 @@ impl Session {
             None
         };
         let Some(identity) = identity else {
+            self.site.metrics.login(false);
             tracing::info!(%user, "login failed");
             tokio::time::sleep(FAILED_LOGIN_DELAY).await;
             return self.ok(530, "User cannot log in.").await;
@@ -104,6 +101,7 @@ impl Session {
         {
             Ok(v) => v,
             Err(missing) => {
+                self.site.metrics.login(false);
                 tracing::warn!(user = %identity.name, home = %missing.expected, "home directory missing (substatus 33)");
                 tokio::time::sleep(FAILED_LOGIN_DELAY).await;
                 return self
@@ -111,6 +109,7 @@ impl Session {
                     .await;
             }
         };
+        self.site.metrics.login(true);
         tracing::info!(user = %identity.name, "logged in");
         self.handle.set_user(identity.display_name());
         self.cwd = start;
@@ -137,6 +136,16 @@ impl Session {
     }
 
     pub(in crate::session) async fn cmd_rein(&mut self) -> io::Result<Flow> {
+        if self.control.is_tls() {
+            // RFC 2228 has REIN reset the security state too; tearing TLS down in place is
+            // what CCC is for, so REIN is refused on a protected channel.
+            return self
+                .ok(
+                    502,
+                    "REIN is not available on a TLS session; reconnect to start over.",
+                )
+                .await;
+        }
         self.reset_login();
         // REIN also forgets the virtual host (RFC 7151 §3.2).
         if let Some((site, _)) = self.endpoint.default_site(self.handle.server.ip()) {
@@ -209,13 +218,13 @@ impl Session {
         self.handle.set_state(SessionState::Authenticating);
     }
 
-    /// Under `SslRequire` / `SslRequireCredentialsOnly` credentials must travel over TLS;
-    /// this build has no TLS yet, so such sites refuse logins rather than take passwords
-    /// in clear text (RFC 4217 reply 534).
-    fn requires_tls_for_credentials(&self) -> bool {
-        !matches!(
+    /// Under `SslRequire` / `SslRequireCredentialsOnly` credentials must travel over TLS
+    /// (RFC 4217 reply 534, IIS substatus 26).
+    fn credentials_refusal(&self) -> Option<Reply> {
+        crate::tls::policy::control_refusal(
             self.site.config.ftp.ssl.control_channel_policy,
-            ControlChannelPolicy::SslAllow
+            self.control.is_tls(),
+            &wharf_proto::command::Command::Pass(wharf_proto::command::Password(String::new())),
         )
     }
 }

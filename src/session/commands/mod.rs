@@ -6,4 +6,5 @@ mod info;
 pub mod list;
 mod login;
 mod navigate;
+mod tls;
 mod transfer;

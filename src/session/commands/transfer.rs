@@ -16,7 +16,6 @@ use super::super::outcome::storage_reply;
 use super::super::{Flow, Session};
 use super::fileops::resolve_or_reply;
 use crate::auth::Permission;
-use crate::config::model::DataChannelPolicy;
 use crate::registry::TransferDirection;
 use crate::storage::WriteMode;
 
@@ -159,13 +158,9 @@ impl Session {
     /// Checks the data-channel policy and that a data connection was set up; on failure
     /// replies and returns `None`.
     pub(in crate::session) async fn take_data_params(&mut self) -> io::Result<Option<DataParams>> {
-        if self.site.config.ftp.ssl.data_channel_policy == DataChannelPolicy::SslRequire {
-            // No TLS in this build: a site that requires protected data cannot transfer.
-            self.reply(Reply::new(
-                521,
-                "Policy requires SSL (TLS) on the data channel.",
-            ))
-            .await?;
+        if let Some(refusal) = self.data_policy_refusal() {
+            tracing::info!("transfer refused by dataChannelPolicy (substatus 24)");
+            self.reply(refusal).await?;
             return Ok(None);
         }
         let setup = std::mem::take(&mut self.data);
@@ -180,6 +175,7 @@ impl Session {
             client_ip: self.handle.client.ip(),
             match_client_for_pasv: security.match_client_address_for_pasv,
             idle_timeout: self.site.config.ftp.connections.data_channel_timeout,
+            tls: self.data_tls(),
         }))
     }
 
@@ -221,6 +217,7 @@ impl Session {
         let payload = Payload::Download {
             reader: handle.reader,
             ascii,
+            zero_copy: handle.zero_copy,
         };
         self.begin_transfer(
             params,
@@ -294,9 +291,7 @@ impl Session {
         }
         // Check the data connection before touching the file, so a refused transfer
         // does not truncate anything.
-        if self.site.config.ftp.ssl.data_channel_policy == DataChannelPolicy::SslRequire
-            || matches!(self.data, DataSetup::None)
-        {
+        if self.data_policy_refusal().is_some() || matches!(self.data, DataSetup::None) {
             let _ = self.take_data_params().await?;
             return Ok(Flow::Continue);
         }
@@ -381,6 +376,7 @@ impl Session {
                 Reply::new(226, "Transfer complete.")
             }
             TransferOutcome::NoConnection(message) => Reply::new(425, message),
+            TransferOutcome::TlsRefused(message) => Reply::new(522, message),
             TransferOutcome::Cancelled => Reply::new(426, "Connection closed; transfer aborted."),
             TransferOutcome::TimedOut => {
                 Reply::new(426, "Data connection timed out; transfer aborted.")

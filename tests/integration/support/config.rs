@@ -219,12 +219,19 @@ impl ConfigXml {
       <users>{users}
       </users>
     </security>
-    {global}
+    {admin}{global}
   </system.ftpServer>{site_locations}{locations}
 </configuration>
 "#,
             global = self.global_extra,
             locations = self.locations,
+            // The admin API would otherwise take the fixed default port 127.0.0.1:2180;
+            // tests that want it name an ephemeral one with `.global(…)`.
+            admin = if self.global_extra.contains("<administration") {
+                ""
+            } else {
+                "<administration enabled=\"false\" />\n    "
+            },
         )
     }
 }

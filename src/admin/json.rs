@@ -1,0 +1,370 @@
+//! The JSON shape of sessions (docs/admin-api.md): views over [`SessionRecord`] and
+//! [`EndedSession`] with the contract's attribute names, so the registry types carry no
+//! serialization concerns.
+
+use std::fmt::Display;
+use std::net::IpAddr;
+
+use serde::{Serialize, Serializer};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::registry::record::ContractTime;
+use crate::registry::{EndedSession, SessionRecord, TlsRecord, TransferRecord};
+
+/// A value written through its `Display` straight into the output (no `String` per field).
+#[derive(Debug, Clone, Copy)]
+struct Shown<T>(T);
+
+impl<T: Display> Serialize for Shown<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+/// `commandStartTime`: the time, or an empty string before the first command.
+#[derive(Debug, Clone, Copy)]
+struct OptionalTime(Option<OffsetDateTime>);
+
+impl Serialize for OptionalTime {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Some(t) => s.collect_str(&ContractTime(t)),
+            None => s.serialize_str(""),
+        }
+    }
+}
+
+/// `<session>`: the IIS attributes, then the Wharf extensions, in the contract's order.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionJson<'a> {
+    session_id: Shown<Uuid>,
+    session_start_time: Shown<ContractTime>,
+    user_name: &'a str,
+    client_ip: Shown<IpAddr>,
+    current_command: &'a str,
+    previous_command: &'a str,
+    /// Empty before the first command.
+    command_start_time: OptionalTime,
+    bytes_sent: u64,
+    bytes_received: u64,
+    last_error_status: u16,
+    site_name: &'a str,
+    host_name: &'a str,
+    client_port: u16,
+    server_ip: Shown<IpAddr>,
+    server_port: u16,
+    state: &'static str,
+    current_directory: &'a str,
+    idle_seconds: u64,
+    data_mode: &'a str,
+    transfer: Option<TransferJson<'a>>,
+    tls: Option<TlsJson<'a>>,
+}
+
+/// `transfer`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferJson<'a> {
+    direction: &'static str,
+    path: &'a str,
+    bytes: u64,
+    size: Option<u64>,
+    start_time: Shown<ContractTime>,
+    bytes_per_second: u64,
+}
+
+/// `tls`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsJson<'a> {
+    control_protected: bool,
+    data_protected: bool,
+    protocol_version: &'a str,
+    cipher_suite: &'a str,
+    data_channel_resumed: bool,
+}
+
+/// An ended session: the session's fields plus why, when and by whom it ended.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndedSessionJson<'a> {
+    #[serde(flatten)]
+    session: SessionJson<'a>,
+    end_reason: &'static str,
+    end_time: Shown<ContractTime>,
+    terminated_by: Option<&'a str>,
+    terminate_reason: Option<&'a str>,
+}
+
+impl<'a> From<&'a SessionRecord> for SessionJson<'a> {
+    fn from(r: &'a SessionRecord) -> Self {
+        SessionJson {
+            session_id: Shown(r.session_id),
+            session_start_time: Shown(ContractTime(r.session_start_time)),
+            user_name: &r.user_name,
+            client_ip: Shown(r.client_ip),
+            current_command: &r.current_command,
+            previous_command: &r.previous_command,
+            command_start_time: OptionalTime(r.command_start_time),
+            bytes_sent: r.bytes_sent,
+            bytes_received: r.bytes_received,
+            last_error_status: r.last_error_status,
+            site_name: &r.site_name,
+            host_name: &r.host_name,
+            client_port: r.client_port,
+            server_ip: Shown(r.server_ip),
+            server_port: r.server_port,
+            state: r.state.as_str(),
+            current_directory: &r.current_directory,
+            idle_seconds: r.idle_seconds,
+            data_mode: &r.data_mode,
+            transfer: r.transfer.as_ref().map(TransferJson::from),
+            tls: r.tls.as_ref().map(TlsJson::from),
+        }
+    }
+}
+
+impl<'a> From<&'a TransferRecord> for TransferJson<'a> {
+    fn from(t: &'a TransferRecord) -> Self {
+        TransferJson {
+            direction: t.direction.as_str(),
+            path: &t.path,
+            bytes: t.bytes,
+            size: t.size,
+            start_time: Shown(ContractTime(t.start_time)),
+            bytes_per_second: t.bytes_per_second,
+        }
+    }
+}
+
+impl<'a> From<&'a TlsRecord> for TlsJson<'a> {
+    fn from(t: &'a TlsRecord) -> Self {
+        TlsJson {
+            control_protected: t.control_protected,
+            data_protected: t.data_protected,
+            protocol_version: &t.protocol_version,
+            cipher_suite: &t.cipher_suite,
+            data_channel_resumed: t.data_channel_resumed,
+        }
+    }
+}
+
+impl<'a> From<&'a EndedSession> for EndedSessionJson<'a> {
+    fn from(e: &'a EndedSession) -> Self {
+        EndedSessionJson {
+            session: SessionJson::from(&e.record),
+            end_reason: e.end_reason.as_str(),
+            end_time: Shown(ContractTime(e.end_time)),
+            terminated_by: e.terminated_by.as_deref(),
+            terminate_reason: e.terminate_reason.as_deref(),
+        }
+    }
+}
+
+/// `{"sessions":[…]}`, with `"site"` first on a site's route.
+pub fn sessions_body(site: Option<&str>, records: &[SessionRecord]) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Body<'a> {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        site: Option<&'a str>,
+        sessions: Vec<SessionJson<'a>>,
+    }
+    to_vec_sized(
+        &Body {
+            site,
+            sessions: records.iter().map(SessionJson::from).collect(),
+        },
+        records.len() * ESTIMATED_SESSION_BYTES,
+    )
+}
+
+/// `{"sessions":[<ended session>…]}`.
+pub fn ended_body(ended: &[EndedSession]) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Body<'a> {
+        sessions: Vec<EndedSessionJson<'a>>,
+    }
+    to_vec_sized(
+        &Body {
+            sessions: ended.iter().map(EndedSessionJson::from).collect(),
+        },
+        ended.len() * (ESTIMATED_SESSION_BYTES + 128),
+    )
+}
+
+/// One session object.
+pub fn session_body(record: &SessionRecord) -> Vec<u8> {
+    to_vec(&SessionJson::from(record))
+}
+
+/// One ended session object.
+pub fn ended_session_body(ended: &EndedSession) -> Vec<u8> {
+    to_vec(&EndedSessionJson::from(ended))
+}
+
+/// About how many bytes one session takes in JSON (to size buffers once).
+const ESTIMATED_SESSION_BYTES: usize = 640;
+
+/// Serializes a view. The views hold only strings, numbers, booleans and options, which
+/// `serde_json` cannot fail to write into a `Vec`.
+pub fn to_vec<T: Serialize>(value: &T) -> Vec<u8> {
+    to_vec_sized(value, 1024)
+}
+
+fn to_vec_sized<T: Serialize>(value: &T, capacity: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(capacity);
+    match serde_json::to_writer(&mut out, value) {
+        Ok(()) => out,
+        Err(e) => {
+            tracing::error!(error = %e, "JSON serialization failed");
+            br#"{"error":"internal error"}"#.to_vec()
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::net::IpAddr;
+
+    use time::macros::datetime;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::registry::{EndReason, SessionState, TransferDirection};
+
+    pub(crate) fn sample_record() -> SessionRecord {
+        SessionRecord {
+            session_id: Uuid::parse_str("0b7e1c2a-5d2c-4f6e-9a1b-3c4d5e6f7a8b").unwrap(),
+            session_start_time: datetime!(2026-11-24 09:41:12.345 UTC),
+            user_name: "<Anonymous>".into(),
+            client_ip: "::1".parse::<IpAddr>().unwrap(),
+            current_command: "RETR /x".into(),
+            previous_command: "PASV".into(),
+            command_start_time: None,
+            bytes_sent: 10,
+            bytes_received: 20,
+            last_error_status: 150,
+            site_name: "Default FTP Site".into(),
+            host_name: String::new(),
+            client_port: 50123,
+            server_ip: "::1".parse().unwrap(),
+            server_port: 2121,
+            state: SessionState::Transferring,
+            current_directory: "/".into(),
+            idle_seconds: 0,
+            data_mode: "PASV".into(),
+            transfer: Some(TransferRecord {
+                direction: TransferDirection::Download,
+                path: "/x".into(),
+                bytes: 123,
+                size: None,
+                start_time: datetime!(2026-11-24 09:41:13 UTC),
+                bytes_per_second: 789,
+            }),
+            tls: None,
+        }
+    }
+
+    fn keys(v: &serde_json::Value) -> Vec<String> {
+        v.as_object().unwrap().keys().cloned().collect()
+    }
+
+    #[test]
+    fn session_json_has_exactly_the_contract_attributes() {
+        let v: serde_json::Value = serde_json::from_slice(&session_body(&sample_record())).unwrap();
+        let mut got = keys(&v);
+        got.sort();
+        let mut want: Vec<String> = [
+            "sessionId",
+            "sessionStartTime",
+            "userName",
+            "clientIp",
+            "currentCommand",
+            "previousCommand",
+            "commandStartTime",
+            "bytesSent",
+            "bytesReceived",
+            "lastErrorStatus",
+            "siteName",
+            "hostName",
+            "clientPort",
+            "serverIp",
+            "serverPort",
+            "state",
+            "currentDirectory",
+            "idleSeconds",
+            "dataMode",
+            "transfer",
+            "tls",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        want.sort();
+        assert_eq!(got, want);
+        assert_eq!(v["sessionStartTime"], "2026-11-24T09:41:12.345Z");
+        assert_eq!(v["commandStartTime"], "");
+        assert_eq!(v["clientIp"], "::1");
+        assert_eq!(v["state"], "transferring");
+        assert_eq!(v["tls"], serde_json::Value::Null);
+        let t = &v["transfer"];
+        let mut tk = keys(t);
+        tk.sort();
+        assert_eq!(
+            tk,
+            [
+                "bytes",
+                "bytesPerSecond",
+                "direction",
+                "path",
+                "size",
+                "startTime"
+            ]
+        );
+        assert_eq!(t["size"], serde_json::Value::Null);
+        assert_eq!(t["startTime"], "2026-11-24T09:41:13.000Z");
+        assert_eq!(t["direction"], "download");
+    }
+
+    #[test]
+    fn tls_json_names() {
+        let mut r = sample_record();
+        r.tls = Some(TlsRecord {
+            control_protected: true,
+            data_protected: false,
+            protocol_version: "TLSv1.3".into(),
+            cipher_suite: "TLS13_AES_256_GCM_SHA384".into(),
+            data_channel_resumed: false,
+        });
+        let v: serde_json::Value = serde_json::from_slice(&session_body(&r)).unwrap();
+        assert_eq!(
+            v["tls"],
+            serde_json::json!({"controlProtected": true, "dataProtected": false,
+                "protocolVersion": "TLSv1.3", "cipherSuite": "TLS13_AES_256_GCM_SHA384",
+                "dataChannelResumed": false})
+        );
+        assert_eq!(keys(&v["tls"])[0], "controlProtected");
+        let xml = String::from_utf8(crate::admin::negotiate::session_xml(&r)).unwrap();
+        assert!(xml.contains("<tls controlProtected=\"true\" dataProtected=\"false\" protocolVersion=\"TLSv1.3\" cipherSuite=\"TLS13_AES_256_GCM_SHA384\" dataChannelResumed=\"false\" /></session>"), "{xml}");
+    }
+
+    #[test]
+    fn ended_json_adds_end_fields_with_nulls() {
+        let ended = EndedSession {
+            record: sample_record(),
+            end_reason: EndReason::ClientClosed,
+            end_time: datetime!(2026-11-24 10:00:00.5 UTC),
+            terminated_by: None,
+            terminate_reason: None,
+        };
+        let v: serde_json::Value = serde_json::from_slice(&ended_session_body(&ended)).unwrap();
+        assert_eq!(v["endReason"], "clientClosed");
+        assert_eq!(v["endTime"], "2026-11-24T10:00:00.500Z");
+        assert_eq!(v["terminatedBy"], serde_json::Value::Null);
+        assert_eq!(v["terminateReason"], serde_json::Value::Null);
+        assert_eq!(v["sessionId"], "0b7e1c2a-5d2c-4f6e-9a1b-3c4d5e6f7a8b");
+        assert_eq!(keys(&v).len(), 25);
+    }
+}

@@ -1,0 +1,13 @@
+//! Admin API over real sockets: an in-process server, real FTP sessions, and a small
+//! HTTP/1.1 client (no HTTP client crate).
+//!
+//! - [`terminate`]: terminate mid-download, mid-upload and for a client that reads nothing.
+//! - [`events`]: the SSE stream: snapshot, started/updated/ended, `Last-Event-ID` resume.
+//! - [`lifecycle`]: the token file, the start-up line of `wharf serve`, shutdown.
+
+mod http;
+mod support;
+
+mod events;
+mod lifecycle;
+mod terminate;
