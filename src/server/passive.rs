@@ -14,8 +14,14 @@ pub struct PassivePorts {
 }
 
 impl PassivePorts {
-    /// `range` = `(low, high)` inclusive, `None` to let the OS choose.
+    /// `range` = `(low, high)` inclusive; `None` (IIS `0-0`) means the OS's ephemeral range.
+    ///
+    /// Even then the server picks the port itself instead of binding port 0: the kernel's
+    /// search for a free port scans past every port in TIME_WAIT (a busy server leaves one
+    /// per finished data connection) and costs ~1 ms with 15,000 of them, while binding a
+    /// chosen port with SO_REUSEADDR costs microseconds.
     pub fn new(range: Option<(u16, u16)>) -> PassivePorts {
+        let range = range.or_else(os_ephemeral_range);
         PassivePorts {
             range,
             next: AtomicU32::new(rand::random::<u32>()),
@@ -46,6 +52,16 @@ impl PassivePorts {
             io::ErrorKind::AddrInUse,
             "every passive port of the configured range is in use",
         ))
+    }
+}
+
+/// The kernel's ephemeral port range (Linux), where the OS would have picked a port.
+fn os_ephemeral_range() -> Option<(u16, u16)> {
+    let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok()?;
+    let mut parts = text.split_whitespace().map(str::parse::<u16>);
+    match (parts.next(), parts.next()) {
+        (Some(Ok(low)), Some(Ok(high))) if low <= high => Some((low, high)),
+        _ => None,
     }
 }
 
