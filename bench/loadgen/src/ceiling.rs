@@ -22,20 +22,17 @@ pub fn run(file: &Path, buffer: usize, copy: bool) -> Result<Obj> {
     let size = f.metadata()?.len();
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?;
-    // The reader is the FTP client's own: tokio, `ftp::drain` into a reused buffer.
     let reader = std::thread::spawn(move || -> std::io::Result<u64> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        rt.block_on(async move {
-            listener.set_nonblocking(true)?;
-            let listener = tokio::net::TcpListener::from_std(listener)?;
-            let (mut s, _) = listener.accept().await?;
-            let mut buf = vec![0u8; buffer];
-            crate::ftp::drain(&mut s, &mut buf)
-                .await
-                .map_err(std::io::Error::other)
-        })
+        let (mut s, _) = listener.accept()?;
+        let mut buf = vec![0u8; buffer];
+        let mut total = 0u64;
+        loop {
+            let n = s.read(&mut buf)?;
+            if n == 0 {
+                return Ok(total);
+            }
+            total += n as u64;
+        }
     });
     let sock = TcpStream::connect(addr)?;
     let start = Instant::now();
