@@ -276,32 +276,10 @@ pub(crate) mod tests {
         let v: serde_json::Value = serde_json::from_slice(&session_body(&sample_record())).unwrap();
         let mut got = keys(&v);
         got.sort();
-        let mut want: Vec<String> = [
-            "sessionId",
-            "sessionStartTime",
-            "userName",
-            "clientIp",
-            "currentCommand",
-            "previousCommand",
-            "commandStartTime",
-            "bytesSent",
-            "bytesReceived",
-            "lastErrorStatus",
-            "siteName",
-            "hostName",
-            "clientPort",
-            "serverIp",
-            "serverPort",
-            "state",
-            "currentDirectory",
-            "idleSeconds",
-            "dataMode",
-            "transfer",
-            "tls",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        let mut want: Vec<String> = crate::admin::tests::SESSION_KEYS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         want.sort();
         assert_eq!(got, want);
         assert_eq!(v["sessionStartTime"], "2026-11-24T09:41:12.345Z");

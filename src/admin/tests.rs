@@ -239,7 +239,8 @@ async fn wait_sessions(f: &Fixture, n: usize) {
     );
 }
 
-const SESSION_KEYS: [&str; 21] = [
+/// The session object's members in the admin contract (IIS attributes and extensions).
+pub(super) const SESSION_KEYS: [&str; 21] = [
     "sessionId",
     "sessionStartTime",
     "userName",
