@@ -535,11 +535,11 @@ async fn implicit_tls_protects_data_by_default() {
     assert!(tls.control_protected && tls.data_protected);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn client_certificates_are_validated_against_the_ca() {
+/// A site requiring TLS whose client certificates are checked against the test CA.
+async fn client_certificate_site(policy: &str) -> (Pki, Server) {
     let pki = Pki::new();
     let security = format!(
-        r#"<sslClientCertificates clientCertificatePolicy="CertRequire" caFile="{}" />"#,
+        r#"<sslClientCertificates clientCertificatePolicy="{policy}" caFile="{}" />"#,
         pki.ca_pem.display()
     );
     let server = start(Site {
@@ -548,6 +548,12 @@ async fn client_certificates_are_validated_against_the_ca() {
         security: &security,
     })
     .await;
+    (pki, server)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_certificates_are_validated_against_the_ca() {
+    let (pki, server) = client_certificate_site("CertRequire").await;
     let mut ftp = Ftp::connect(server.addr, pki.client_config(true, true)).await;
     ftp.auth_tls().await;
     ftp.login().await;
@@ -563,17 +569,7 @@ async fn client_certificates_are_validated_against_the_ca() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_certificate_allow_accepts_clients_without_one() {
-    let pki = Pki::new();
-    let security = format!(
-        r#"<sslClientCertificates clientCertificatePolicy="CertAllow" caFile="{}" />"#,
-        pki.ca_pem.display()
-    );
-    let server = start(Site {
-        binding: "",
-        ssl: &ssl(REQUIRE, &pki),
-        security: &security,
-    })
-    .await;
+    let (pki, server) = client_certificate_site("CertAllow").await;
     let mut ftp = Ftp::connect(server.addr, pki.client_config(false, true)).await;
     ftp.auth_tls().await;
     ftp.login().await;
