@@ -8,9 +8,11 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::time::Duration;
 
+use rustix::pipe::{PipeFlags, SpliceFlags};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -90,6 +92,8 @@ pub enum Payload {
         writer: Box<dyn AsyncWrite + Send + Unpin>,
         /// TYPE A: CRLF → LF.
         ascii: bool,
+        /// The file and start offset for `splice` (clear-text binary transfers).
+        direct: Option<(std::fs::File, u64)>,
     },
     /// Send listing lines produced by a task (each already CRLF-terminated).
     Lines(mpsc::Receiver<Result<Vec<u8>, StorageError>>),
@@ -300,7 +304,7 @@ async fn move_payload<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> TransferOutcome {
     let result = match payload {
         Payload::Download { reader, ascii, .. } => send(reader, stream, ascii, idle, handle).await,
-        Payload::Upload { writer, ascii } => receive(stream, writer, ascii, idle, handle).await,
+        Payload::Upload { writer, ascii, .. } => receive(stream, writer, ascii, idle, handle).await,
         Payload::Lines(lines) => send_lines(lines, stream, idle, handle).await,
     };
     match result {
@@ -314,27 +318,149 @@ async fn move_payload<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// Clear-text data connections: a binary download of a local file goes zero-copy
-/// (`sendfile` from the page cache into the socket); everything else is copied.
+/// (`sendfile` from the page cache into the socket), a binary upload to a local file is
+/// spliced from the socket into the file through a pipe; everything else is copied.
 async fn move_plain_payload(
     stream: &mut TcpStream,
     payload: Payload,
     idle: Duration,
     handle: &SessionHandle,
 ) -> TransferOutcome {
-    match payload {
+    let result = match payload {
         Payload::Download {
             ascii: false,
             zero_copy: Some((file, offset)),
             ..
-        } => match send_file(&file, offset, stream, idle, handle).await {
-            Ok(bytes) => {
-                let _ = tokio::time::timeout(idle, stream.shutdown()).await;
-                TransferOutcome::Complete { bytes }
+        } => send_file(&file, offset, stream, idle, handle).await,
+        Payload::Upload {
+            ascii: false,
+            direct: Some((file, offset)),
+            writer,
+        } => match SplicePipe::new() {
+            Ok(pipe) => receive_file(stream, &pipe, &file, offset, idle, handle).await,
+            // Out of descriptors or pipe buffers: the copy path still works.
+            Err(e) => {
+                tracing::debug!(error = %e, "no pipe for splice; copying the upload");
+                receive(stream, writer, false, idle, handle).await
             }
-            Err(outcome) => outcome,
         },
-        payload => move_payload(stream, payload, idle, handle).await,
+        payload => return move_payload(stream, payload, idle, handle).await,
+    };
+    match result {
+        Ok(bytes) => {
+            let _ = tokio::time::timeout(idle, stream.shutdown()).await;
+            TransferOutcome::Complete { bytes }
+        }
+        Err(outcome) => outcome,
     }
+}
+
+/// The pipe between the socket and the file of a spliced upload.
+struct SplicePipe {
+    read: OwnedFd,
+    write: OwnedFd,
+    /// What one socket → pipe splice may take: the pipe's capacity.
+    capacity: usize,
+}
+
+/// The pipe buffer asked for: large batches per syscall. Unprivileged processes get at most
+/// `/proc/sys/fs/pipe-max-size` (1 MiB by default); a refusal keeps the 64 KiB default.
+const SPLICE_PIPE_SIZE: usize = 1024 * 1024;
+
+impl SplicePipe {
+    fn new() -> io::Result<SplicePipe> {
+        let (read, write) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?;
+        let capacity = rustix::pipe::fcntl_setpipe_size(&write, SPLICE_PIPE_SIZE)
+            .or_else(|_| rustix::pipe::fcntl_getpipe_size(&write))?;
+        Ok(SplicePipe {
+            read,
+            write,
+            capacity,
+        })
+    }
+}
+
+/// Receives a binary upload with `splice(2)`: socket → pipe → file, so the payload is never
+/// copied into user space. The pipe is emptied into the file after every socket splice, so
+/// the socket splice can only see `EAGAIN` for an empty socket (which `async_io` waits
+/// out), never for a full pipe. Writing into the page cache happens on the runtime thread,
+/// as `sendfile`'s reads do for downloads.
+async fn receive_file(
+    stream: &TcpStream,
+    pipe: &SplicePipe,
+    file: &std::fs::File,
+    mut offset: u64,
+    idle: Duration,
+    handle: &SessionHandle,
+) -> Result<u64, TransferOutcome> {
+    let mut total = 0u64;
+    // Set if the file system cannot splice: the pipe is then drained through this buffer.
+    let mut bounce: Option<Vec<u8>> = None;
+    loop {
+        let filled = stream.async_io(Interest::READABLE, || {
+            rustix::pipe::splice(
+                stream,
+                None,
+                &pipe.write,
+                None,
+                pipe.capacity,
+                SpliceFlags::NONBLOCK | SpliceFlags::MOVE,
+            )
+            .map_err(io::Error::from)
+        });
+        let n = match tokio::time::timeout(idle, filled).await {
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) => return Err(TransferOutcome::ConnectionLost(e)),
+            Err(_) => return Err(TransferOutcome::TimedOut),
+        };
+        if n == 0 {
+            return Ok(total);
+        }
+        total += n as u64;
+        handle.add_transfer(TransferDirection::Upload, n as u64);
+        drain_pipe(pipe, file, &mut offset, n, &mut bounce)
+            .map_err(|e| TransferOutcome::Storage(e.into()))?;
+    }
+}
+
+/// Moves exactly `len` bytes from the pipe into the file at `offset`.
+fn drain_pipe(
+    pipe: &SplicePipe,
+    file: &std::fs::File,
+    offset: &mut u64,
+    mut len: usize,
+    bounce: &mut Option<Vec<u8>>,
+) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    while len > 0 {
+        let moved = match bounce {
+            None => match rustix::pipe::splice(
+                &pipe.read,
+                None,
+                file,
+                Some(offset),
+                len,
+                SpliceFlags::MOVE,
+            ) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(moved) => moved,
+                Err(rustix::io::Errno::INVAL) => {
+                    *bounce = Some(vec![0u8; TRANSFER_BUFFER]);
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            },
+            Some(buf) => {
+                let want = len.min(buf.len());
+                let got = rustix::io::read(&pipe.read, &mut buf[..want])?;
+                file.write_all_at(&buf[..got], *offset)?;
+                *offset += got as u64;
+                got
+            }
+        };
+        len -= moved;
+    }
+    Ok(())
 }
 
 /// Bytes handed to one `sendfile` call at most, so progress counters move during a transfer.
@@ -548,5 +674,62 @@ async fn send_lines<S: AsyncWrite + Unpin>(
         if done {
             return Ok(total);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+
+    use super::*;
+
+    fn pipe_holding(bytes: &[u8]) -> SplicePipe {
+        let pipe = SplicePipe::new().unwrap();
+        let written = rustix::io::write(&pipe.write, bytes).unwrap();
+        assert_eq!(written, bytes.len());
+        pipe
+    }
+
+    fn contents(file: &std::fs::File) -> Vec<u8> {
+        let mut out = Vec::new();
+        file.try_clone().unwrap().read_to_end(&mut out).unwrap();
+        out
+    }
+
+    /// Both ways of emptying the pipe (splice, and the bounce buffer used when a file
+    /// system refuses splice) write at the offset and advance it.
+    #[test]
+    fn draining_the_pipe_writes_at_the_offset() {
+        for mut bounce in [None, Some(vec![0u8; 4])] {
+            let mut file = tempfile::tempfile().unwrap();
+            file.write_all(b"abc").unwrap();
+            let pipe = pipe_holding(b"hello world");
+            let mut offset = 3;
+            drain_pipe(&pipe, &file, &mut offset, 11, &mut bounce).unwrap();
+            assert_eq!(offset, 14);
+            std::io::Seek::rewind(&mut file).unwrap();
+            assert_eq!(contents(&file), b"abchello world");
+        }
+    }
+
+    /// A target that refuses splice (a character device) switches to the bounce buffer,
+    /// and a full device reports the storage error (552), not a connection error.
+    #[test]
+    fn a_full_device_is_a_storage_error() {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let pipe = pipe_holding(b"payload");
+        let mut bounce = None;
+        let err = drain_pipe(&pipe, &full, &mut 0, 7, &mut bounce).unwrap_err();
+        assert!(
+            bounce.is_some(),
+            "splice into a device should have fallen back"
+        );
+        assert_eq!(
+            StorageError::from(err).kind,
+            crate::storage::StorageErrorKind::InsufficientStorage
+        );
     }
 }

@@ -145,14 +145,14 @@ impl Storage for LocalStorage {
         })
     }
 
-    /// Opens the upload target. The handle is a `tokio::fs::File`: callers must `flush` (or
-    /// `shutdown`) it to see write errors before reporting success.
+    /// Opens the upload target. The handle's writer is a `tokio::fs::File`: callers must
+    /// `flush` (or `shutdown`) it to see write errors before reporting success.
     async fn open_write(
         &self,
         path: &VirtualPath,
         mode: WriteMode,
     ) -> Result<WriteHandle, StorageError> {
-        let file = self
+        let (file, start) = self
             .run(path, move |root, path| {
                 if path.is_root() {
                     return Err(StorageError::new(StorageErrorKind::WrongKind));
@@ -177,18 +177,22 @@ impl Storage for LocalStorage {
                 match mode {
                     WriteMode::Truncate => {
                         opts.write(true).create(true).truncate(true);
-                        opts.open(target.unwrap_or(&loc.entry)).map_err(map_io)
+                        let file = opts.open(target.unwrap_or(&loc.entry)).map_err(map_io)?;
+                        Ok((file, Some(0)))
                     }
                     WriteMode::Append => {
+                        // O_APPEND: no explicit offsets (splice refuses such files).
                         opts.append(true).create(true);
-                        opts.open(target.unwrap_or(&loc.entry)).map_err(map_io)
+                        let file = opts.open(target.unwrap_or(&loc.entry)).map_err(map_io)?;
+                        Ok((file, None))
                     }
                     WriteMode::CreateNew => {
                         if target.is_some() {
                             return Err(StorageError::new(StorageErrorKind::AlreadyExists));
                         }
                         opts.write(true).create_new(true);
-                        opts.open(&loc.entry).map_err(map_io)
+                        let file = opts.open(&loc.entry).map_err(map_io)?;
+                        Ok((file, Some(0)))
                     }
                     WriteMode::Resume(offset) => {
                         let target = target.ok_or(StorageError::new(StorageErrorKind::NotFound))?;
@@ -205,12 +209,18 @@ impl Storage for LocalStorage {
                         }
                         file.set_len(offset).map_err(map_io)?;
                         file.seek(SeekFrom::Start(offset)).map_err(map_io)?;
-                        Ok(file)
+                        Ok((file, Some(offset)))
                     }
                 }
             })
             .await?;
-        Ok(Box::new(tokio::fs::File::from_std(file)))
+        // A second handle on the same open file for splice, which writes at explicit
+        // offsets; only one of the two is ever used for a transfer.
+        let direct = start.and_then(|offset| Some((file.try_clone().ok()?, offset)));
+        Ok(WriteHandle {
+            writer: Box::new(tokio::fs::File::from_std(file)),
+            direct,
+        })
     }
 
     async fn remove_file(&self, path: &VirtualPath) -> Result<(), StorageError> {

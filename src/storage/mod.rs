@@ -9,6 +9,8 @@ pub mod vdirs;
 
 use std::fmt;
 use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use async_trait::async_trait;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -117,7 +119,43 @@ pub struct ReadHandle {
 }
 
 /// A writable upload target.
-pub type WriteHandle = Box<dyn AsyncWrite + Send + Unpin>;
+pub struct WriteHandle {
+    /// Where the bytes go (must be flushed or shut down to see write errors).
+    pub writer: Box<dyn AsyncWrite + Send + Unpin>,
+    /// For back-ends with local files, when the target is written at explicit offsets (not
+    /// `O_APPEND`): the file and the offset to start at, so a plain binary upload can
+    /// `splice` from the socket into the file instead of going through `writer`.
+    pub direct: Option<(std::fs::File, u64)>,
+}
+
+impl WriteHandle {
+    /// A target reached only through `writer`.
+    pub fn buffered(writer: Box<dyn AsyncWrite + Send + Unpin>) -> WriteHandle {
+        WriteHandle {
+            writer,
+            direct: None,
+        }
+    }
+}
+
+// Tests and the copy path write through the handle as through its writer.
+impl AsyncWrite for WriteHandle {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.writer).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.writer).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.writer).poll_shutdown(cx)
+    }
+}
 
 /// A storage back-end. Paths are relative to the back-end's own root (`/` is the root).
 #[async_trait]

@@ -75,16 +75,21 @@ pub fn run(file: &Path, buffer: usize, copy: bool) -> Result<Obj> {
 
 /// The upload ceiling: a sender writes `size` bytes from a reused buffer into a loopback
 /// socket; the receiver reads into a reused buffer and writes each chunk to `dest` (as the
-/// simplest possible STOR server would), then fsyncs nothing and removes the file.
-pub fn upload(dest: &Path, size: u64, buffer: usize) -> Result<Obj> {
+/// simplest possible STOR server would), then fsyncs nothing and removes the file. With no
+/// `dest` (the sink ceiling) the receiver only reads: no server storing the bytes can
+/// receive them faster from this sender.
+pub fn upload(dest: Option<&Path>, size: u64, buffer: usize) -> Result<Obj> {
     use std::io::Write;
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?;
-    let dest_path = dest.to_path_buf();
+    let dest_path = dest.map(Path::to_path_buf);
     let start = Instant::now();
     let receiver = std::thread::spawn(move || -> std::io::Result<u64> {
         let (mut s, _) = listener.accept()?;
-        let mut out = File::create(&dest_path)?;
+        let mut out = match &dest_path {
+            Some(path) => Some(File::create(path)?),
+            None => None,
+        };
         let mut buf = vec![0u8; buffer];
         let mut total = 0u64;
         loop {
@@ -92,7 +97,9 @@ pub fn upload(dest: &Path, size: u64, buffer: usize) -> Result<Obj> {
             if n == 0 {
                 return Ok(total);
             }
-            out.write_all(&buf[..n])?;
+            if let Some(out) = &mut out {
+                out.write_all(&buf[..n])?;
+            }
             total += n as u64;
         }
     });
@@ -106,7 +113,9 @@ pub fn upload(dest: &Path, size: u64, buffer: usize) -> Result<Obj> {
     }
     drop(sock);
     let r = finish(receiver, start, size);
-    let _ = std::fs::remove_file(dest);
+    if let Some(dest) = dest {
+        let _ = std::fs::remove_file(dest);
+    }
     r
 }
 

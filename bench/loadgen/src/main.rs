@@ -197,6 +197,10 @@ enum Command {
         /// write them to this file (removed afterwards); FILE is not read.
         #[arg(long, value_name = "DEST")]
         upload_to: Option<PathBuf>,
+        /// The upload direction with a receiver that discards what it reads (no file): the
+        /// most any STOR server could take from this sender.
+        #[arg(long, conflicts_with = "upload_to")]
+        sink: bool,
         /// Upload: bytes.
         #[arg(long, default_value_t = 1 << 30)]
         size: u64,
@@ -360,10 +364,12 @@ async fn run(c: Command) -> anyhow::Result<Obj> {
             label: _,
             copy,
             upload_to,
+            sink,
             size,
         } => {
             tokio::task::spawn_blocking(move || match upload_to {
-                Some(dest) => ceiling::upload(&dest, size, buffer),
+                Some(dest) => ceiling::upload(Some(&dest), size, buffer),
+                None if sink => ceiling::upload(None, size, buffer),
                 None => match file {
                     Some(file) => ceiling::run(&file, buffer, copy),
                     None => Err(anyhow::anyhow!("--file or --upload-to is required")),

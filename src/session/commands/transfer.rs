@@ -295,8 +295,8 @@ impl Session {
             let _ = self.take_data_params().await?;
             return Ok(Flow::Continue);
         }
-        let writer = match r.storage.open_write(&r.rel, mode).await {
-            Ok(w) => w,
+        let target = match r.storage.open_write(&r.rel, mode).await {
+            Ok(target) => target,
             Err(e) => return self.storage_failed(e).await,
         };
         let Some(params) = self.take_data_params().await? else {
@@ -323,7 +323,11 @@ impl Session {
             context.remove_on_failure = Some((r.storage.clone(), r.rel.clone()));
         }
         context._upload_guard = Some(self.site.begin_upload(r.site_path.clone()));
-        let payload = Payload::Upload { writer, ascii };
+        let payload = Payload::Upload {
+            writer: target.writer,
+            ascii,
+            direct: target.direct,
+        };
         self.begin_transfer(
             params,
             text,
