@@ -14,8 +14,13 @@ pub const TRANSFER_BUFFER: usize = 256 * 1024;
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Default number of ended sessions kept for audit per server.
 pub const DEFAULT_ENDED_SESSIONS_RETENTION: usize = 1000;
-/// Bound on directory entries buffered between the storage reader and the data channel.
-pub const LIST_CHANNEL_DEPTH: usize = 256;
+/// Directory entries per message from the storage reader: one channel hop (and wake-up)
+/// per batch, not per entry, which dominated the time of large listings.
+pub const LIST_BATCH: usize = 1024;
+/// Bound on batches buffered between the storage reader and the formatter, and on chunks
+/// between the formatter and the data channel: a listing holds a few hundred KiB at most
+/// however large the directory.
+pub const LIST_CHANNEL_DEPTH: usize = 2;
 /// Time a client has to connect to a passive port before 425.
 pub const PASSIVE_ACCEPT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Session events kept for `Last-Event-ID` resumption (events).

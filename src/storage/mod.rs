@@ -104,8 +104,9 @@ pub enum WriteMode {
     CreateNew,
 }
 
-/// A stream of directory entries, produced as the directory is read (never all in memory).
-pub type EntryReceiver = mpsc::Receiver<Result<Entry, StorageError>>;
+/// A stream of directory entries in batches (at most [`crate::limits::LIST_BATCH`] each),
+/// produced as the directory is read (never all in memory).
+pub type EntryReceiver = mpsc::Receiver<Result<Vec<Entry>, StorageError>>;
 
 /// A readable file positioned at the requested offset.
 pub struct ReadHandle {

@@ -83,61 +83,110 @@ pub struct ListFormat {
 ///
 /// Times are shown shifted by `utc_offset_seconds`; the name is written as is.
 pub fn list_line(entry: &Entry, format: &ListFormat) -> String {
-    let shown = civil(
-        entry
+    let mut line = String::with_capacity(80);
+    ListWriter::new(*format).write(entry, &mut line);
+    line
+}
+
+/// Writes [`list_line`]s into one buffer. Entries of one directory often share their
+/// modification minute, and the calendar conversion and date text are the costly part of a
+/// line, so the date text of the previous entry is reused when its minute (and, for UNIX
+/// lines, its recent-or-old form) is the same.
+#[derive(Debug, Clone)]
+pub struct ListWriter {
+    format: ListFormat,
+    /// (minute of `modified`, recent form) of `date`.
+    cached: Option<(i64, bool)>,
+    /// The date-and-time text of the cached minute, with the separators around it.
+    date: String,
+}
+
+impl ListWriter {
+    /// A writer for lines in `format`.
+    pub fn new(format: ListFormat) -> ListWriter {
+        ListWriter {
+            format,
+            cached: None,
+            date: String::with_capacity(32),
+        }
+    }
+
+    /// Appends the LIST line of `entry` (no line end) to `out`.
+    pub fn write(&mut self, entry: &Entry, out: &mut String) {
+        use std::fmt::Write;
+        let format = self.format;
+        let age = format.now.saturating_sub(entry.modified);
+        let recent = format.unix && !format.long_date && (0..=RECENT_SECONDS).contains(&age);
+        let shown = entry
             .modified
-            .saturating_add(i64::from(format.utc_offset_seconds)),
-    );
+            .saturating_add(i64::from(format.utc_offset_seconds));
+        let key = (shown.div_euclid(60), recent);
+        if self.cached != Some(key) {
+            self.date.clear();
+            write_date(&format, entry.modified, recent, &mut self.date);
+            self.cached = Some(key);
+        }
+        // Writing into a String cannot fail.
+        if format.unix {
+            push_mode(entry.kind, entry.mode, out);
+            let _ = write!(
+                out,
+                " {:>3} owner    group {:>15} ",
+                entry.nlink, entry.size
+            );
+            out.push_str(&self.date);
+        } else {
+            out.push_str(&self.date);
+            match entry.kind {
+                EntryKind::Dir => out.push_str("      <DIR>         "),
+                _ => {
+                    let _ = write!(out, "{:>20}", entry.size);
+                }
+            }
+            out.push(' ');
+        }
+        out.push_str(&entry.name);
+    }
+}
+
+/// The date part of a LIST line: UNIX `Jul  1 09:02 ` or `Jul  1  2019 `, MS-DOS
+/// `07-01-19  09:03AM ` (the separators around it included).
+fn write_date(format: &ListFormat, modified: i64, recent: bool, out: &mut String) {
+    use std::fmt::Write;
+    let shown = civil(modified.saturating_add(i64::from(format.utc_offset_seconds)));
     let (year, month, day) = (shown.year(), u8::from(shown.month()), shown.day());
     let (hour, minute) = (shown.hour(), shown.minute());
     if format.unix {
         let mon = MONTHS[usize::from(month) - 1];
-        let age = format.now.saturating_sub(entry.modified);
-        let date = if !format.long_date && (0..=RECENT_SECONDS).contains(&age) {
-            format!("{mon} {day:>2} {hour:02}:{minute:02}")
+        if recent {
+            let _ = write!(out, "{mon} {day:>2} {hour:02}:{minute:02} ");
         } else {
-            format!("{mon} {day:>2}  {year:04}")
-        };
-        format!(
-            "{} {:>3} owner    group {:>15} {} {}",
-            mode_string(entry.kind, entry.mode),
-            entry.nlink,
-            entry.size,
-            date,
-            entry.name
-        )
+            let _ = write!(out, "{mon} {day:>2}  {year:04} ");
+        }
     } else {
-        let date = if format.long_date {
-            format!("{month:02}-{day:02}-{year:04}")
+        if format.long_date {
+            let _ = write!(out, "{month:02}-{day:02}-{year:04}");
         } else {
-            format!("{month:02}-{day:02}-{:02}", year % 100)
-        };
+            let _ = write!(out, "{month:02}-{day:02}-{:02}", year % 100);
+        }
         let (hour12, ampm) = match hour {
             0 => (12, "AM"),
             1..=11 => (hour, "AM"),
             12 => (12, "PM"),
             _ => (hour - 12, "PM"),
         };
-        let field = match entry.kind {
-            EntryKind::Dir => "      <DIR>         ".to_owned(),
-            _ => format!("{:>20}", entry.size),
-        };
-        format!(
-            "{date}  {hour12:02}:{minute:02}{ampm} {field} {}",
-            entry.name
-        )
+        let _ = write!(out, "  {hour12:02}:{minute:02}{ampm} ");
     }
 }
 
-/// `drwxr-xr-x`-style mode string.
-fn mode_string(kind: EntryKind, mode: u32) -> String {
+/// `drwxr-xr-x`-style mode string, appended to `s`.
+fn push_mode(kind: EntryKind, mode: u32, s: &mut String) {
     let (type_char, default) = match kind {
         EntryKind::File => ('-', 0o644),
         EntryKind::Dir => ('d', 0o755),
         EntryKind::Symlink => ('l', 0o777),
     };
     let mode = if mode & 0o7777 == 0 { default } else { mode };
-    let mut s = String::with_capacity(10);
     s.push(type_char);
     // (read bit, write bit, exec bit, special bit, special char)
     let triples = [
@@ -156,7 +205,6 @@ fn mode_string(kind: EntryKind, mode: u32) -> String {
             (false, false) => '-',
         });
     }
-    s
 }
 
 /// Which MLSx facts to emit (OPTS MLST); all on by default.

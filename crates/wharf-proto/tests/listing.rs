@@ -1,8 +1,8 @@
 //! Tests for LIST/MLSx formatting and MDTM/MFMT time values.
 
 use wharf_proto::listing::{
-    Access, Entry, EntryKind, ListFormat, MlstFacts, format_timeval, list_line, mlsx_line,
-    parse_timeval,
+    Access, Entry, EntryKind, ListFormat, ListWriter, MlstFacts, format_timeval, list_line,
+    mlsx_line, parse_timeval,
 };
 
 /// 2019-07-01 09:03:00 UTC.
@@ -455,5 +455,53 @@ fn mlsx_lines() {
         let (facts_part, name) = line.split_once(' ').unwrap();
         assert!(!facts_part.contains(' '));
         assert_eq!(name, e.name);
+    }
+}
+
+/// The writer's reuse of the previous date text never changes a line: same minute, next
+/// minute, the recent/old boundary inside one minute, negative times, and an offset with
+/// seconds (so the shown minute differs from the UTC one).
+#[test]
+fn list_writer_matches_list_line_entry_by_entry() {
+    // Not on a minute: the recent/old boundary then falls inside a minute.
+    let now = JUL1 + 30;
+    let boundary = now - 180 * DAY;
+    let times = [
+        JUL1 - 120,
+        JUL1 - 119,
+        JUL1 - 61,
+        JUL1 - 60,
+        boundary - 1,
+        boundary,
+        boundary + 1,
+        boundary - 1,
+        FEB19,
+        FEB19,
+        -1,
+        -61,
+        0,
+        now + 30,
+    ];
+    for (unix, long_date, offset) in [
+        (true, false, 0),
+        (true, true, 3600),
+        (false, false, -1800),
+        (false, true, 0),
+        (true, false, 30),
+        (false, false, 45),
+    ] {
+        let format = fmt(unix, long_date, offset, now);
+        let mut writer = ListWriter::new(format);
+        for (i, &t) in times.iter().enumerate() {
+            let kind = if i % 3 == 0 {
+                EntryKind::Dir
+            } else {
+                EntryKind::File
+            };
+            let e = entry(&format!("n{i}"), kind, i as u64 * 1000, t, 0o640);
+            let mut line = String::new();
+            writer.write(&e, &mut line);
+            assert_eq!(line, list_line(&e, &format), "{format:?} at {t}");
+        }
     }
 }

@@ -11,14 +11,14 @@ use std::sync::OnceLock;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 use wharf_proto::command::ListArgs;
-use wharf_proto::listing::{Access, Entry, EntryKind, ListFormat, list_line, mlsx_line};
+use wharf_proto::listing::{Access, Entry, EntryKind, ListFormat, ListWriter, mlsx_line};
 use wharf_proto::{Reply, VirtualPath};
 
 use super::super::data::{Payload, TransferContext};
 use super::super::{Flow, Session};
 use super::fileops::resolve_or_reply;
 use crate::auth::Permission;
-use crate::limits::LIST_CHANNEL_DEPTH;
+use crate::limits::{LIST_BATCH, LIST_CHANNEL_DEPTH};
 use crate::registry::TransferDirection;
 use crate::storage::StorageError;
 use crate::storage::vdirs::Resolved;
@@ -43,8 +43,6 @@ pub fn init_local_offset() {
         .unwrap_or(0);
     let _ = LOCAL_UTC_OFFSET.set(offset);
 }
-
-type LineSender = mpsc::Sender<Result<Vec<u8>, StorageError>>;
 
 impl Session {
     fn list_format(&self) -> ListFormat {
@@ -91,12 +89,15 @@ impl Session {
             .collect()
     }
 
-    /// Starts streaming entries of `r` (a directory, or a single file) as lines made by `format`.
+    /// Starts streaming entries of `r` (a directory, or a single file) as lines made by
+    /// `format`, which appends one line (without its end) for an entry, or nothing to leave
+    /// the entry out. Each message is a chunk of whole CRLF-terminated lines, one per
+    /// storage batch.
     async fn stream_listing(
         &self,
         client_path: &VirtualPath,
         r: &Resolved,
-        format: impl Fn(&Entry) -> Option<String> + Send + 'static,
+        mut format: impl FnMut(&Entry, &mut String) + Send + 'static,
     ) -> Result<mpsc::Receiver<Result<Vec<u8>, StorageError>>, Reply> {
         let entry = r
             .storage
@@ -107,9 +108,7 @@ impl Session {
         if entry.kind != EntryKind::Dir {
             let mut single = entry;
             single.name = client_path.file_name().unwrap_or_default().to_string();
-            if let Some(line) = format(&single) {
-                let _ = tx.send(Ok(crlf(line))).await;
-            }
+            let _ = tx.send(Ok(format_lines([&single], &mut format))).await;
             return Ok(rx);
         }
         let mut entries = r
@@ -120,27 +119,22 @@ impl Session {
         let virtual_entries = self.virtual_entries(client_path);
         tokio::spawn(async move {
             let shown: HashSet<String> = virtual_entries.iter().map(|e| e.name.clone()).collect();
-            for entry in &virtual_entries {
-                if let Some(line) = format(entry)
-                    && !send_line(&tx, line).await
-                {
-                    return;
-                }
+            if !virtual_entries.is_empty()
+                && tx
+                    .send(Ok(format_lines(&virtual_entries, &mut format)))
+                    .await
+                    .is_err()
+            {
+                return;
             }
             while let Some(item) = entries.recv().await {
-                match item {
-                    Ok(entry) if shown.contains(&entry.name) => {}
-                    Ok(entry) => {
-                        if let Some(line) = format(&entry)
-                            && !send_line(&tx, line).await
-                        {
-                            return;
-                        }
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Err(e)).await;
-                        return;
-                    }
+                let chunk = item.map(|batch| {
+                    let physical = batch.iter().filter(|e| !shown.contains(&e.name));
+                    format_lines(physical, &mut format)
+                });
+                let failed = chunk.is_err();
+                if tx.send(chunk).await.is_err() || failed {
+                    return;
                 }
             }
         });
@@ -191,17 +185,23 @@ impl Session {
             None => (client_path, r),
         };
         let keep = move |e: &Entry| pattern.as_deref().is_none_or(|p| glob_match(p, &e.name));
-        let format = self.list_format();
+        let mut writer = ListWriter::new(self.list_format());
         let lines = match kind {
             ListKind::List => {
-                self.stream_listing(&client_path, &r, move |e| {
-                    keep(e).then(|| list_line(e, &format))
+                self.stream_listing(&client_path, &r, move |e, out| {
+                    if keep(e) {
+                        writer.write(e, out);
+                    }
                 })
                 .await
             }
             ListKind::Nlst => {
-                self.stream_listing(&client_path, &r, move |e| keep(e).then(|| e.name.clone()))
-                    .await
+                self.stream_listing(&client_path, &r, move |e, out| {
+                    if keep(e) {
+                        out.push_str(&e.name);
+                    }
+                })
+                .await
             }
         };
         match lines {
@@ -240,8 +240,8 @@ impl Session {
         let facts = self.mlst_facts;
         let access = self.access_at(&r.site_path);
         match self
-            .stream_listing(&client_path, &r, move |e| {
-                Some(mlsx_line(e, &facts, access, None))
+            .stream_listing(&client_path, &r, move |e, out| {
+                out.push_str(&mlsx_line(e, &facts, access, None));
             })
             .await
         {
@@ -275,9 +275,13 @@ impl Session {
     /// STAT with a path: the LIST lines over the control connection (213), streamed.
     pub(in crate::session) async fn stat_path(&mut self, arg: &str) -> io::Result<Flow> {
         let (client_path, r) = resolve_or_reply!(self, arg, Permission::Read);
-        let format = self.list_format();
+        let mut writer = ListWriter::new(self.list_format());
+        // A leading space keeps every listing line distinct from the end line.
         let mut lines = match self
-            .stream_listing(&client_path, &r, move |e| Some(list_line(e, &format)))
+            .stream_listing(&client_path, &r, move |e, out| {
+                out.push(' ');
+                writer.write(e, out);
+            })
             .await
         {
             Ok(lines) => lines,
@@ -285,25 +289,15 @@ impl Session {
         };
         let head = format!("213-Status of {client_path}:\r\n");
         self.write_raw(head.as_bytes()).await?;
-        let mut batch = Vec::new();
-        while let Some(line) = lines.recv().await {
-            match line {
-                Ok(line) => {
-                    // A leading space keeps every listing line distinct from the end line.
-                    batch.push(b' ');
-                    batch.extend_from_slice(&line);
-                    if batch.len() > 32 * 1024 {
-                        self.write_raw(&batch).await?;
-                        batch.clear();
-                    }
-                }
+        while let Some(chunk) = lines.recv().await {
+            match chunk {
+                Ok(chunk) => self.write_raw(&chunk).await?,
                 Err(e) => {
                     tracing::warn!(error = %e, "listing failed during STAT");
                     break;
                 }
             }
         }
-        self.write_raw(&batch).await?;
         self.reply(Reply::new(213, "End of status.")).await?;
         Ok(Flow::Continue)
     }
@@ -347,13 +341,20 @@ fn glob_match(pattern: &str, name: &str) -> bool {
     p[pi..].iter().all(|c| *c == '*')
 }
 
-fn crlf(mut line: String) -> Vec<u8> {
-    line.push_str("\r\n");
-    line.into_bytes()
-}
-
-async fn send_line(tx: &LineSender, line: String) -> bool {
-    tx.send(Ok(crlf(line))).await.is_ok()
+/// The lines `format` makes for `entries`, each ended by CRLF, in one buffer.
+fn format_lines<'a>(
+    entries: impl IntoIterator<Item = &'a Entry>,
+    format: &mut impl FnMut(&Entry, &mut String),
+) -> Vec<u8> {
+    let mut chunk = String::with_capacity(LIST_BATCH * 80);
+    for entry in entries {
+        let before = chunk.len();
+        format(entry, &mut chunk);
+        if chunk.len() > before {
+            chunk.push_str("\r\n");
+        }
+    }
+    chunk.into_bytes()
 }
 
 #[cfg(test)]
