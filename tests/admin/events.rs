@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
+use crate::common::client::Client;
 use crate::http::{self, Connection, SseEvent};
-use crate::support::{Ftp, TestServer};
+use crate::support::TestServer;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -60,8 +61,8 @@ fn assert_increasing(events: &[SseEvent]) {
 #[tokio::test]
 async fn snapshot_then_started_updated_ended_then_resume() {
     let server = TestServer::start(|_| {}).await;
-    let mut early = Ftp::connect(server.ftp).await;
-    early.login().await;
+    let mut early = Client::connect(server.ftp).await;
+    early.login("anonymous", "guest@").await;
     server.wait_sessions(1).await;
 
     let mut stream = subscribe(&server, None).await;
@@ -72,7 +73,7 @@ async fn snapshot_then_started_updated_ended_then_resume() {
     assert_eq!(sessions.len(), 1);
     assert_eq!(sessions[0]["userName"], "<Anonymous>");
 
-    let mut ftp = Ftp::connect(server.ftp).await;
+    let mut ftp = Client::connect(server.ftp).await;
     let mut seen = vec![snapshot.clone()];
     // started: find the new session's id from the first started event.
     let started = loop {
@@ -90,7 +91,7 @@ async fn snapshot_then_started_updated_ended_then_resume() {
     assert_eq!(started.json()["state"], "authenticating");
     assert!(started.id.unwrap() > snapshot_id);
 
-    ftp.login().await;
+    ftp.login("anonymous", "guest@").await;
     assert_eq!(ftp.cmd("NOOP").await.code, 200);
     // The command start is published at once or by the sampler within a second; either
     // way an update shows the login.
@@ -121,7 +122,7 @@ async fn snapshot_then_started_updated_ended_then_resume() {
     assert_eq!(end.id, ended.id);
     assert_increasing(&replay);
     // …then live events continue on the same stream.
-    let _third = Ftp::connect(server.ftp).await;
+    let _third = Client::connect(server.ftp).await;
     let live = next(&mut resumed).await;
     assert_eq!(live.event, "session.started");
     assert!(live.id.unwrap() > end.id.unwrap());
@@ -130,7 +131,7 @@ async fn snapshot_then_started_updated_ended_then_resume() {
     // Resume from the newest id: nothing to replay, no snapshot, straight to live events.
     let newest = server.registry.events().last_id();
     let mut at_head = subscribe(&server, Some(newest)).await;
-    let _fourth = Ftp::connect(server.ftp).await;
+    let _fourth = Client::connect(server.ftp).await;
     let first = next(&mut at_head).await;
     assert_ne!(first.event, "snapshot");
     assert_eq!(first.id, Some(newest + 1), "no gap, no repeat");
@@ -162,13 +163,13 @@ async fn transfer_progress_is_sampled_not_per_chunk() {
         TestServer::start(|site| crate::support::big_file(&site.join("f.bin"), 64 << 20)).await;
     let mut stream = subscribe(&server, None).await;
     assert_eq!(next(&mut stream).await.event, "snapshot");
-    let mut ftp = Ftp::connect(server.ftp).await;
-    ftp.login().await;
+    let mut ftp = Client::connect(server.ftp).await;
+    ftp.login("anonymous", "guest@").await;
     assert_eq!(ftp.cmd("TYPE I").await.code, 200);
     let addr = ftp.pasv().await;
-    ftp.send("RETR f.bin").await;
+    ftp.send_line("RETR f.bin").await;
     let mut data = tokio::net::TcpStream::connect(addr).await.unwrap();
-    assert_eq!(ftp.reply().await.unwrap().code, 150);
+    assert_eq!(ftp.next_reply().await.unwrap().code, 150);
     // Read slowly (at most 256 KiB every 20 ms) for longer than the test watches.
     let reader = tokio::spawn(async move {
         use tokio::io::AsyncReadExt;
@@ -202,6 +203,6 @@ async fn transfer_progress_is_sampled_not_per_chunk() {
     );
     assert!(progress.windows(2).all(|w| w[0] < w[1]), "{progress:?}");
     drop(stream);
-    ftp.send("ABOR").await;
+    ftp.send_line("ABOR").await;
     let _ = reader.await;
 }

@@ -1,13 +1,15 @@
 //! The token file, `wharf serve`'s start-up line, and the admin listener's shutdown.
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
+use tempfile::TempDir;
+
+use crate::common::client::Client;
+use crate::common::process::{ServerProcess, wharf};
 use crate::http;
-use crate::support::{Ftp, TestServer, config_xml};
+use crate::support::{TestServer, config_xml};
 
 #[tokio::test]
 async fn token_file_is_private_and_survives_restarts() {
@@ -51,7 +53,7 @@ async fn token_file_is_private_and_survives_restarts() {
 #[tokio::test]
 async fn shutdown_ends_event_streams_and_the_listener() {
     let mut server = TestServer::start(|_| {}).await;
-    let _ftp = Ftp::connect(server.ftp).await;
+    let _ftp = Client::connect(server.ftp).await;
     let auth = format!("Bearer {}", server.token);
     let mut stream = http::open(
         server.admin,
@@ -89,76 +91,42 @@ async fn shutdown_ends_event_streams_and_the_listener() {
     assert!(tokio::net::TcpStream::connect(admin).await.is_err());
 }
 
-/// Runs `wharf serve --config FILE` and collects stdout lines until `pred` matches one.
-fn serve_until(
-    config: &std::path::Path,
-    pred: impl Fn(&str) -> bool,
-) -> (Child, Vec<String>, mpsc::Receiver<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wharf"))
-        .args(["serve", "--config"])
-        .arg(config)
-        .env("WHARF_LOG", "warn")
-        .env_remove("WHARF_STATE_DIR")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let tx2 = tx.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx2.send(format!("stderr: {line}"));
-        }
-    });
-    let mut lines = Vec::new();
-    loop {
-        match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(line) => {
-                let done = pred(&line);
-                lines.push(line);
-                if done {
-                    return (child, lines, rx);
-                }
-            }
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("no matching line; got {lines:#?}");
-            }
-        }
-    }
+/// `wharf serve` on the standard configuration with the admin API on `admin_binding`, in a
+/// fresh directory, run until it prints its admin page line (the last line of
+/// [`ServerProcess::startup`]); SIGTERM when dropped.
+struct Served {
+    server: ServerProcess,
+    root: PathBuf,
+    _dir: TempDir,
 }
 
-fn stop(mut child: Child) {
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
-    for _ in 0..100 {
-        if child.try_wait().unwrap().is_some() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
+fn serve_until_admin_line(admin_binding: &str) -> Served {
+    let (dir, root) = crate::common::temp_root("wharf-admin-");
+    let config = root.join("applicationHost.config");
+    std::fs::write(&config, config_xml(&root, admin_binding)).unwrap();
+    let mut cmd = wharf();
+    cmd.args(["serve", "--config"])
+        .arg(&config)
+        .env("WHARF_LOG", "warn")
+        .env_remove("WHARF_STATE_DIR");
+    let server = ServerProcess::start_until(cmd, "its admin page line", |server| {
+        server
+            .startup
+            .last()
+            .is_some_and(|l| l.starts_with("wharf: admin"))
+    });
+    Served {
+        server,
+        root,
+        _dir: dir,
     }
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 #[tokio::test]
 async fn serve_prints_the_admin_page_and_token_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().canonicalize().unwrap();
-    std::fs::create_dir_all(root.join("site")).unwrap();
-    let config = root.join("applicationHost.config");
-    std::fs::write(&config, config_xml(&root, "127.0.0.1:0")).unwrap();
-    let (child, lines, _rx) = serve_until(&config, |l| l.starts_with("wharf: admin"));
+    let served = serve_until_admin_line("127.0.0.1:0");
+    let (server, root) = (&served.server, &served.root);
+    let lines = &server.startup;
     let line = lines.last().unwrap().clone();
     let token_file = root.join(".wharf").join("admin.token");
     let rest = line
@@ -167,40 +135,38 @@ async fn serve_prints_the_admin_page_and_token_file() {
     let (port, tail) = rest.split_once('/').unwrap();
     assert_eq!(tail, format!(" (token in {})", token_file.display()));
     assert!(
-        !lines.iter().any(|l| l.contains("non-loopback")),
-        "no warning on loopback: {lines:#?}"
+        !lines.iter().any(|l| l.contains("non-loopback"))
+            && !server.stderr().contains("non-loopback"),
+        "no warning on loopback: {lines:#?}\n{}",
+        server.output()
     );
     let token = std::fs::read_to_string(&token_file).unwrap();
     let addr = format!("127.0.0.1:{port}").parse().unwrap();
     let r = http::get(addr, "/api/v1/sites", token.trim()).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["sites"][0]["name"], "Default FTP Site");
-    stop(child);
 }
 
 #[tokio::test]
 async fn a_non_loopback_admin_binding_warns() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().canonicalize().unwrap();
-    std::fs::create_dir_all(root.join("site")).unwrap();
-    let config = root.join("applicationHost.config");
-    std::fs::write(&config, config_xml(&root, "0.0.0.0:0")).unwrap();
-    let (child, lines, rx) = serve_until(&config, |l| l.starts_with("wharf: admin"));
+    let served = serve_until_admin_line("0.0.0.0:0");
+    let server = &served.server;
     assert!(
-        lines
+        server
+            .startup
             .last()
             .unwrap()
             .starts_with("wharf: admin page http://0.0.0.0:")
     );
-    // The warning goes to the log (stderr), possibly interleaved after stdout.
-    let mut all = lines.clone();
-    while let Ok(l) = rx.recv_timeout(Duration::from_millis(500)) {
-        all.push(l);
+    // The warning goes to the log (stderr), possibly written after the admin line.
+    let warned = |stderr: &str| {
+        stderr
+            .lines()
+            .any(|l| l.contains("non-loopback") && l.contains("TLS"))
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !warned(&server.stderr()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(
-        all.iter()
-            .any(|l| l.starts_with("stderr:") && l.contains("non-loopback") && l.contains("TLS")),
-        "{all:#?}"
-    );
-    stop(child);
+    assert!(warned(&server.stderr()), "{}", server.output());
 }

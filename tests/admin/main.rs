@@ -5,6 +5,8 @@
 //! - [`events`]: the SSE stream: snapshot, started/updated/ended, `Last-Event-ID` resume.
 //! - [`lifecycle`]: the token file, the start-up line of `wharf serve`, shutdown.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod http;
 mod support;
 

@@ -5,8 +5,9 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::common::client::Client;
 use crate::http;
-use crate::support::{Ftp, TestServer, big_file};
+use crate::support::{TestServer, big_file};
 
 const SITE: &str = "Default%20FTP%20Site";
 
@@ -36,13 +37,13 @@ fn session_id(server: &TestServer) -> uuid::Uuid {
 #[tokio::test]
 async fn terminate_mid_download_reports_426_then_421_and_files_the_record() {
     let server = TestServer::start(|site| big_file(&site.join("big.bin"), 64 << 20)).await;
-    let mut ftp = Ftp::connect(server.ftp).await;
-    ftp.login().await;
+    let mut ftp = Client::connect(server.ftp).await;
+    ftp.login("anonymous", "guest@").await;
     assert_eq!(ftp.cmd("TYPE I").await.code, 200);
     let data_addr = ftp.pasv().await;
-    ftp.send("RETR big.bin").await;
+    ftp.send_line("RETR big.bin").await;
     let mut data = TcpStream::connect(data_addr).await.unwrap();
-    assert_eq!(ftp.reply().await.unwrap().code, 150);
+    assert_eq!(ftp.next_reply().await.unwrap().code, 150);
     // Mid-transfer: part of the file has arrived.
     let mut buf = vec![0u8; 1 << 20];
     data.read_exact(&mut buf).await.unwrap();
@@ -84,12 +85,12 @@ async fn terminate_mid_download_reports_426_then_421_and_files_the_record() {
     assert!(ended["bytesSent"].as_u64().unwrap() >= 1 << 20);
 
     // The client sees the abort and the reason, then the end of both channels.
-    let aborted = ftp.reply().await.expect("426");
+    let aborted = ftp.next_reply().await.expect("426");
     assert_eq!(aborted.code, 426, "{aborted:?}");
-    let closing = ftp.reply().await.expect("421");
+    let closing = ftp.next_reply().await.expect("421");
     assert_eq!(closing.code, 421);
     assert_eq!(closing.lines, vec!["421 maintenance window".to_string()]);
-    assert_eq!(ftp.reply().await, None, "control connection closed");
+    assert_eq!(ftp.next_reply().await, None, "control connection closed");
     let (_, end) = drain(&mut data, Duration::from_secs(5)).await;
     // Aborted data connections are reset; a reset may also surface as a plain EOF.
     assert!(
@@ -113,11 +114,11 @@ async fn terminate_mid_download_reports_426_then_421_and_files_the_record() {
 #[tokio::test]
 async fn terminate_closes_both_channels_of_a_client_that_reads_nothing() {
     let server = TestServer::start(|site| big_file(&site.join("big.bin"), 64 << 20)).await;
-    let mut ftp = Ftp::connect(server.ftp).await;
-    ftp.login().await;
+    let mut ftp = Client::connect(server.ftp).await;
+    ftp.login("anonymous", "guest@").await;
     assert_eq!(ftp.cmd("TYPE I").await.code, 200);
     let data_addr = ftp.pasv().await;
-    ftp.send("RETR big.bin").await;
+    ftp.send_line("RETR big.bin").await;
     // Connect the data channel, then read neither it nor the control connection.
     let mut data = TcpStream::connect(data_addr).await.unwrap();
     let id = session_id(&server);
@@ -167,7 +168,7 @@ async fn terminate_closes_both_channels_of_a_client_that_reads_nothing() {
         "{end:?}"
     );
     let mut codes = Vec::new();
-    while let Some(reply) = ftp.reply().await {
+    while let Some(reply) = ftp.next_reply().await {
         codes.push(reply.code);
         if reply.code == 421 {
             assert_eq!(reply.text(), "stuck client");
@@ -180,13 +181,13 @@ async fn terminate_closes_both_channels_of_a_client_that_reads_nothing() {
 #[tokio::test]
 async fn terminate_mid_upload() {
     let server = TestServer::start(|_| {}).await;
-    let mut ftp = Ftp::connect(server.ftp).await;
-    ftp.login().await;
+    let mut ftp = Client::connect(server.ftp).await;
+    ftp.login("anonymous", "guest@").await;
     assert_eq!(ftp.cmd("TYPE I").await.code, 200);
     let data_addr = ftp.pasv().await;
-    ftp.send("STOR upload.bin").await;
+    ftp.send_line("STOR upload.bin").await;
     let mut data = TcpStream::connect(data_addr).await.unwrap();
-    assert_eq!(ftp.reply().await.unwrap().code, 150);
+    assert_eq!(ftp.next_reply().await.unwrap().code, 150);
     // Keep sending until the connection breaks.
     let writer = tokio::spawn(async move {
         let block = vec![7u8; 64 * 1024];
@@ -230,17 +231,17 @@ async fn terminate_mid_upload() {
         ),
         "{error:?}"
     );
-    assert_eq!(ftp.reply().await.unwrap().code, 426);
-    let closing = ftp.reply().await.unwrap();
+    assert_eq!(ftp.next_reply().await.unwrap().code, 426);
+    let closing = ftp.next_reply().await.unwrap();
     assert_eq!(closing.code, 421);
     assert_eq!(closing.text(), "Session terminated by the administrator.");
-    assert_eq!(ftp.reply().await, None);
+    assert_eq!(ftp.next_reply().await, None);
 }
 
 #[tokio::test]
 async fn terminate_answers_404_and_already_ended() {
     let server = TestServer::start(|_| {}).await;
-    let mut ftp = Ftp::connect(server.ftp).await;
+    let mut ftp = Client::connect(server.ftp).await;
     let id = session_id(&server);
     assert_eq!(ftp.cmd("QUIT").await.code, 221);
     server.wait_sessions(0).await;

@@ -5,10 +5,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::common::{
-    ALICE, ALICE_PW, Ran, RawFtp, SITE, ServerProcess, add_user, free_port, login_code,
-    port_is_free, require_tool, run, run_with_input, standard_config, wharf,
+use crate::common::ftp::RawFtp;
+use crate::common::process::{
+    Ran, ServerProcess, add_user, require_tool, run, run_with_input, wharf, wharf_bin,
 };
+use crate::common::{free_port, port_is_free};
+use crate::support::{ALICE, ALICE_PW, SITE, login_code, standard_config};
 
 const QUICK: Duration = Duration::from_secs(60);
 
@@ -349,7 +351,7 @@ fn user_add_works_on_the_default_configuration() {
     assert!(listed.stdout.contains(ALICE), "{listed}");
     check(&config).assert_success();
     // WHARF_CONFIG names the file when --config is absent.
-    let mut cmd = Command::new(crate::common::wharf_bin());
+    let mut cmd = Command::new(wharf_bin());
     cmd.args(["user", "list"]).env("WHARF_CONFIG", &config);
     let ran = run(&mut cmd, QUICK);
     ran.assert_success();

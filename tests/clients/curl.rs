@@ -5,10 +5,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::common::{
-    ALICE, ALICE_PW, Ran, ServerProcess, TestServer, add_user, free_port, pseudo_random,
-    require_tool, run, xml_escape,
-};
+use crate::common::config::xml_escape;
+use crate::common::free_port;
+use crate::common::process::{Ran, ServerProcess, add_user, require_tool, run};
+use crate::support::{ALICE, ALICE_PW, TestServer, pseudo_random};
 
 /// curl's exit code for "quote command returned an error".
 const CURLE_QUOTE_ERROR: i32 = 21;

@@ -5,7 +5,8 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::common::{ALICE, ALICE_PW, TestServer, require_tool, run};
+use crate::common::process::{require_tool, run};
+use crate::support::{ALICE, ALICE_PW, TestServer};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/ftplib_check.py");
 

@@ -5,9 +5,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::common::{
-    ALICE, ALICE_PW, Ran, TestServer, assert_same_tree, pseudo_random, require_tool, run,
-};
+use crate::common::process::{Ran, require_tool, run};
+use crate::support::{ALICE, ALICE_PW, TestServer, assert_same_tree, pseudo_random};
 
 /// Settings every script starts with: no TLS (this build has none), bounded retries and
 /// timeouts so a server bug fails the test instead of hanging it, and stop at the first

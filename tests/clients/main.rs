@@ -13,14 +13,18 @@
 //! build, or a private copy when several checkouts share one target directory).
 //!
 //! Modules:
-//! - [`common`]: the server process guard, test configurations, running tools with timeouts.
+//! - [`common`] (shared by every test binary): the server process guard, running tools with
+//!   timeouts, configuration XML, a blocking FTP client.
+//! - [`support`]: the standard test server and configuration, trees compared by SHA-256.
 //! - [`curl`]: listings, downloads, uploads, active/passive modes, CWD methods, quote, resume.
 //! - [`lftp`]: recursive mirror up and down with checksums; ls, rm, mkdir, mv, resume.
 //! - [`ftplib`]: `tests/clients/ftplib_check.py`, Python's standard FTP client.
 //! - [`cli`]: `wharf config …`, `wharf user …`, `wharf serve` with the embedded default.
 
 mod cli;
+#[path = "../common/mod.rs"]
 mod common;
 mod curl;
 mod ftplib;
 mod lftp;
+mod support;

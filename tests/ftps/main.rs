@@ -2,10 +2,13 @@
 //! ftplib) and a rustls client; the IIS channel policies and their reply codes; data-channel
 //! resumption; client certificates; certificate reload; the session record's `tls` fields.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod support;
 
 use std::time::Instant;
 
+use common::config::ConfigXml;
 use support::*;
 
 const REQUIRE: &str = r#"controlChannelPolicy="SslRequire" dataChannelPolicy="SslRequire""#;
@@ -28,7 +31,7 @@ async fn require_site(pki: &Pki) -> Server {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn curl_explicit_upload_download_list() {
-    if !have("curl") {
+    if !require_tool("curl") {
         return;
     }
     let pki = Pki::new();
@@ -74,7 +77,7 @@ async fn curl_explicit_upload_download_list() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn curl_implicit_ftps_binding() {
-    if !have("curl") {
+    if !require_tool("curl") {
         return;
     }
     let pki = Pki::new();
@@ -112,7 +115,7 @@ async fn curl_implicit_ftps_binding() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lftp_ssl_force_and_protect_data() {
-    if !have("lftp") {
+    if !require_tool("lftp") {
         return;
     }
     let pki = Pki::new();
@@ -143,7 +146,7 @@ async fn lftp_ssl_force_and_protect_data() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_ftplib_ftp_tls_prot_p_and_ccc_with_curl_and_lftp() {
-    if !have("python3") {
+    if !require_tool("python3") {
         return;
     }
     let pki = Pki::new();
@@ -188,7 +191,7 @@ print("ok")
     assert!(out.contains("ccc 200"), "{out}");
     assert!(out.trim_end().ends_with("ok"), "{out}");
     // curl: CCC in its passive mode (curl does not send close_notify) and active mode.
-    if have("curl") {
+    if require_tool("curl") {
         let ca = pki.ca_pem.display().to_string();
         let url = format!("ftp://127.0.0.1:{}/py.bin", server.addr.port());
         for mode in ["passive", "active"] {
@@ -218,7 +221,7 @@ print("ok")
         }
     }
     // lftp: CCC after login.
-    if have("lftp") {
+    if require_tool("lftp") {
         let script = format!(
             "set cmd:fail-exit yes; set net:max-retries 1; set net:timeout 15; \
              set ssl:verify-certificate no; set ftp:ssl-force true; \
@@ -234,7 +237,7 @@ print("ok")
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_64_mib_round_trip_with_checksum() {
-    if !have("curl") {
+    if !require_tool("curl") {
         return;
     }
     let pki = Pki::new();
@@ -496,7 +499,7 @@ async fn require_data_channel_resumption_refuses_fresh_handshakes_with_522() {
         b"resumed"
     );
     // Real clients resume too.
-    if have("curl") {
+    if require_tool("curl") {
         let ca = pki.ca_pem.display().to_string();
         let url = format!("ftp://127.0.0.1:{}/r.bin", server.addr.port());
         let (ok, out, err) = run(
@@ -675,29 +678,15 @@ fn binary_config(dir: &std::path::Path, pki: &Pki, ssl: &str) -> std::path::Path
     let root = dir.join("root");
     std::fs::create_dir_all(&root).unwrap();
     std::fs::write(root.join("bin.txt"), "from the binary\n").unwrap();
-    let text = format!(
-        r#"<configuration>
-  <system.applicationHost>
-    <sites>
-      <site name="bin" id="1">
-        <application path="/"><virtualDirectory path="/" physicalPath="root" /></application>
-        <bindings><binding protocol="ftp" bindingInformation="127.0.0.1:0:" implicitTls="true" /></bindings>
-        <ftpServer>
-          <security>
-            <ssl {ssl} {certs} />
-            <authentication><anonymousAuthentication enabled="true" /></authentication>
-          </security>
-        </ftpServer>
-      </site>
-    </sites>
-  </system.applicationHost>
-  <system.ftpServer>
-    <security><authorization><add accessType="Allow" users="*" permissions="Read" /></authorization></security>
-    <administration enabled="false" />
-  </system.ftpServer>
-</configuration>"#,
-        certs = cert_attrs(pki)
-    );
+    let certs = cert_attrs(pki);
+    let site = Site {
+        binding: r#"implicitTls="true""#,
+        ssl: &format!("{ssl} {certs}"),
+        security: "",
+    };
+    let text = ConfigXml::new(vec![ftps_site("bin", "root", site)])
+        .rules(r#"<add accessType="Allow" users="*" permissions="Read" />"#)
+        .xml();
     let path = dir.join("applicationHost.config");
     std::fs::write(&path, text).unwrap();
     path
@@ -799,7 +788,7 @@ async fn binary_serves_implicit_ftps_and_reloads_certificates_on_sighup() {
     let (_, data, last) = first.transfer("RETR bin.txt", true, None, None).await;
     assert_eq!(last.0, 226);
     assert_eq!(data.unwrap(), b"from the binary\n");
-    if have("curl") {
+    if require_tool("curl") {
         let url = format!("ftps://{addr}/bin.txt");
         let ca = pki.ca_pem.display().to_string();
         let (ok, out, err) = run(
@@ -816,7 +805,7 @@ async fn binary_serves_implicit_ftps_and_reloads_certificates_on_sighup() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls12_active_mode_and_resumption_with_ftplib_curl_and_lftp() {
-    if !have("python3") || !have("curl") {
+    if !require_tool("python3") || !require_tool("curl") {
         return;
     }
     let pki = Pki::new();
@@ -901,7 +890,7 @@ print("ok")
     // (curl 7.88 does not start TLS on active-mode data connections: passive here.)
     assert!(ok, "curl TLS 1.2: {err}");
     assert_eq!(out.len(), "active and protected\n".len() * 1000);
-    if have("lftp") {
+    if require_tool("lftp") {
         for priority in ["NORMAL", "NORMAL:-VERS-TLS1.3"] {
             let script = format!(
                 "set cmd:fail-exit yes; set net:max-retries 1; set net:timeout 15; \

@@ -17,6 +17,11 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use wharf::server::RunningServer;
 
+use crate::common::client::parse_epsv;
+use crate::common::config::{ConfigXml, SiteXml};
+pub use crate::common::process::require_tool;
+pub use crate::common::sha256;
+
 /// Generous limit for every network step of a test.
 pub const STEP: Duration = Duration::from_secs(20);
 
@@ -147,46 +152,16 @@ pub struct Server {
 pub async fn start(site: Site<'_>) -> Server {
     let root = tempfile::tempdir().unwrap();
     let conf = tempfile::tempdir().unwrap();
-    let text = format!(
-        r#"<configuration>
-  <system.applicationHost>
-    <sites>
-      <site name="ftps" id="1">
-        <application path="/"><virtualDirectory path="/" physicalPath="{root}" /></application>
-        <bindings><binding protocol="ftp" bindingInformation="127.0.0.1:0:" {binding} /></bindings>
-        <ftpServer>
-          <security>
-            <ssl {ssl} />
-            {security}
-            <authentication><anonymousAuthentication enabled="true" /></authentication>
-          </security>
-        </ftpServer>
-      </site>
-    </sites>
-  </system.applicationHost>
-  <system.ftpServer>
-    <security>
-      <authorization><add accessType="Allow" users="*" permissions="Read, Write" /></authorization>
-    </security>
-    <administration enabled="false" />
-  </system.ftpServer>
-</configuration>"#,
-        root = root.path().display(),
-        binding = site.binding,
-        ssl = site.ssl,
-        security = site.security,
-    );
+    let text = ConfigXml::new(vec![ftps_site(
+        "ftps",
+        &root.path().display().to_string(),
+        site,
+    )])
+    .rules(r#"<add accessType="Allow" users="*" permissions="Read, Write" />"#)
+    .xml();
     let path = conf.path().join("applicationHost.config");
     std::fs::write(&path, &text).unwrap();
-    let loaded = wharf::config::load_file(&path);
-    let errors: Vec<String> = loaded
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == wharf::config::Severity::Error)
-        .map(|d| d.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
-    let running = wharf::server::start(loaded.config.unwrap()).await.unwrap();
+    let running = crate::common::start_in_process(&path).await;
     let addr = running.addr_of("ftps").unwrap();
     Server {
         running,
@@ -194,6 +169,18 @@ pub async fn start(site: Site<'_>) -> Server {
         root,
         _conf: conf,
     }
+}
+
+/// A `<site>` NAME (id 1) on 127.0.0.1 (any port) serving `root`, anonymous logins only,
+/// with `site`'s binding attributes, `<ssl>` attributes and security children.
+pub fn ftps_site(name: &str, root: &str, site: Site<'_>) -> SiteXml {
+    SiteXml::new(name)
+        .root(root)
+        .binding_attrs(site.binding)
+        .ssl(&format!("<ssl {} />", site.ssl))
+        .security(site.security)
+        .basic(false)
+        .no_rules()
 }
 
 /// The session records of the server.
@@ -341,13 +328,7 @@ impl Ftp {
     pub async fn epsv(&mut self) -> SocketAddr {
         let (code, text) = self.cmd("EPSV").await;
         assert_eq!(code, 229, "{text}");
-        let port: u16 = text
-            .split("|||")
-            .nth(1)
-            .and_then(|r| r.split('|').next())
-            .unwrap()
-            .parse()
-            .unwrap();
+        let port = parse_epsv(&text).unwrap_or_else(|| panic!("bad 229 reply {text:?}"));
         SocketAddr::new(self.addr.ip(), port)
     }
 
@@ -418,24 +399,6 @@ async fn tls_connect<S: AsyncRead + AsyncWrite + Unpin>(
 // ---------------------------------------------------------------------------------------
 // Real clients
 
-/// True when `tool` can run. Under CI (`CI=true`) a missing client fails the test;
-/// elsewhere the test is skipped with a loud message.
-pub fn have(tool: &str) -> bool {
-    let found = std::process::Command::new(tool)
-        .arg("--version")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok();
-    if !found {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{tool} is required under CI (install it: apt-get install {tool})");
-        }
-        eprintln!("SKIPPED: {tool} is not installed; this FTPS client test did not run");
-    }
-    found
-}
-
 /// Runs a command with a time limit; returns (status ok, stdout, stderr).
 pub async fn run(program: &str, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
     let mut cmd = tokio::process::Command::new(program);
@@ -463,15 +426,6 @@ pub async fn run(program: &str, args: &[&str], stdin: Option<&str>) -> (bool, St
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
-}
-
-/// SHA-256 of bytes, hex.
-pub fn sha256(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Pseudo-random bytes (deterministic).

@@ -7,6 +7,8 @@
 //! Tests marked `#[ignore = "server bug: …"]` pin down known server bugs; run them with
 //! `-- --ignored` to check a fix.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod support;
 
 mod authorization;

@@ -11,7 +11,10 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
-use crate::support::{Ftp, Server, free_port};
+use crate::common::free_port;
+use crate::common::ftp::RawFtp;
+use crate::common::process::is_ci;
+use crate::support::{FtpExt, Server};
 
 const REASON: &str = "closing for the browser test";
 
@@ -33,8 +36,8 @@ fn browser_binaries() -> Option<(PathBuf, PathBuf)> {
         chromium.display(),
         driver.display()
     );
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true: {message}");
+    if is_ci() {
+        panic!("CI is set: {message}");
     }
     eprintln!("\n*** SKIPPED live_page_in_a_real_browser: {message} ***\n");
     None
@@ -198,7 +201,7 @@ async fn scenario(client: Client, server: Arc<Server>) {
     // A client logs in and uploads slowly.
     let addr = server.ftp_addr("Alpha");
     let (mut ftp, upload) = tokio::task::spawn_blocking(move || {
-        let mut ftp = Ftp::login(addr, "alice", "secret");
+        let mut ftp = RawFtp::connect_login(addr, "alice", "secret");
         let upload = ftp.slow_upload("slow.bin", 8 * 1024, Duration::from_millis(40));
         (ftp, upload)
     })
@@ -354,7 +357,7 @@ async fn scenario(client: Client, server: Arc<Server>) {
     let server2 = server.clone();
     let doc = tokio::task::spawn_blocking(move || {
         let run = server2.run(&["sessions", "ended", "-o", "json"]);
-        run.ok();
+        run.assert_success();
         run.json()
     })
     .await

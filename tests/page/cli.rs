@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{Ftp, Server, eventually, free_port};
+use crate::common::free_port;
+use crate::common::ftp::RawFtp;
+use crate::common::process::wharf;
+use crate::support::{FtpExt, Server, eventually, run_cli};
 
 fn users(sessions: &[Value]) -> Vec<String> {
     let mut u: Vec<String> = sessions
@@ -22,11 +25,11 @@ fn users(sessions: &[Value]) -> Vec<String> {
 #[test]
 fn sites_list_in_every_format() {
     let server = Server::start(&["Alpha", "Beta"]);
-    let _ftp = Ftp::login(server.ftp_addr("Alpha"), "anonymous", "a@b");
+    let _ftp = RawFtp::connect_login(server.ftp_addr("Alpha"), "anonymous", "a@b");
     server.wait_sessions("one session", |s| s.len() == 1);
 
     let run = server.run(&["sites", "list"]);
-    run.ok();
+    run.assert_success();
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert!(
         lines[0].contains("NAME") && lines[0].contains("SESSIONS"),
@@ -43,7 +46,7 @@ fn sites_list_in_every_format() {
     assert!(beta.contains("ftp/127.0.0.2:"), "{beta}");
 
     let run = server.run(&["sites", "list", "-o", "json"]);
-    run.ok();
+    run.assert_success();
     let doc = run.json();
     let sites = doc["sites"].as_array().unwrap();
     assert_eq!(sites.len(), 2);
@@ -57,7 +60,7 @@ fn sites_list_in_every_format() {
     );
 
     let run = server.run(&["sites", "list", "-o", "xml"]);
-    run.ok();
+    run.assert_success();
     assert!(run.stdout.trim_start().starts_with("<"), "{}", run.stdout);
     assert!(run.stdout.contains("<sites"), "{}", run.stdout);
     assert!(run.stdout.contains("name=\"Alpha\""), "{}", run.stdout);
@@ -66,14 +69,14 @@ fn sites_list_in_every_format() {
 #[test]
 fn sessions_list_filters_and_formats() {
     let server = Server::start(&["Alpha", "Beta"]);
-    let _alice = Ftp::login(server.ftp_addr("Alpha"), "alice", "secret");
-    let _anon = Ftp::login(server.ftp_addr("Beta"), "anonymous", "a@b");
+    let _alice = RawFtp::connect_login(server.ftp_addr("Alpha"), "alice", "secret");
+    let _anon = RawFtp::connect_login(server.ftp_addr("Beta"), "anonymous", "a@b");
     server.wait_sessions("two logged-in sessions", |s| {
         users(s) == ["<Anonymous>", "alice"]
     });
 
     let run = server.run(&["sessions", "list"]);
-    run.ok();
+    run.assert_success();
     let header = run.stdout.lines().next().unwrap();
     for column in [
         "ID", "SITE", "USER", "CLIENT", "STATE", "COMMAND", "IDLE", "SENT", "RECEIVED",
@@ -91,7 +94,7 @@ fn sessions_list_filters_and_formats() {
         let mut all = vec!["sessions", "list", "-o", "json"];
         all.extend_from_slice(args);
         let run = server.run(&all);
-        run.ok();
+        run.assert_success();
         run.json()["sessions"].as_array().unwrap().clone()
     };
     let alpha = count(&["--site", "Alpha"]);
@@ -109,11 +112,11 @@ fn sessions_list_filters_and_formats() {
     assert_eq!(count(&["--min-idle", "3600"]).len(), 0);
 
     let run = server.run(&["sessions", "list", "--min-idle", "3600"]);
-    run.ok();
+    run.assert_success();
     assert_eq!(run.stdout, "no sessions\n");
 
     let run = server.run(&["sessions", "list", "-o", "xml"]);
-    run.ok();
+    run.assert_success();
     assert!(run.stdout.contains("<sessions"), "{}", run.stdout);
     assert!(run.stdout.contains("<session "), "{}", run.stdout);
     assert!(run.stdout.contains("userName=\"alice\""), "{}", run.stdout);
@@ -124,28 +127,28 @@ fn sessions_list_filters_and_formats() {
     );
 
     let run = server.run(&["sessions", "list", "--site", "Nope"]);
-    run.code_is(2);
+    run.assert_code(2);
     assert!(run.stderr.contains("Nope"), "{}", run.stderr);
 }
 
 #[test]
 fn show_terminate_and_ended() {
     let server = Server::start(&["Alpha"]);
-    let mut alice = Ftp::login(server.ftp_addr("Alpha"), "alice", "secret");
+    let mut alice = RawFtp::connect_login(server.ftp_addr("Alpha"), "alice", "secret");
     alice.cmd("CWD /");
     let id = server.session_id_of("alice");
 
     let run = server.run(&["sessions", "show", &id]);
-    run.ok();
+    run.assert_success();
     assert!(run.stdout.contains(&id), "{}", run.stdout);
     assert!(run.stdout.contains("alice"), "{}", run.stdout);
     assert!(run.stdout.contains("Alpha"), "{}", run.stdout);
     let run = server.run(&["sessions", "show", &id, "-o", "json"]);
-    run.ok();
+    run.assert_success();
     assert_eq!(run.json()["sessionId"], id.as_str());
     assert_eq!(run.json()["userName"], "alice");
     let run = server.run(&["sessions", "show", &id, "-o", "xml"]);
-    run.ok();
+    run.assert_success();
     assert!(run.stdout.contains("<session "), "{}", run.stdout);
     assert!(
         run.stdout.contains(&format!("sessionId=\"{id}\"")),
@@ -155,11 +158,13 @@ fn show_terminate_and_ended() {
     // A unique prefix is enough.
     server
         .run(&["sessions", "show", &id[..8], "-o", "json"])
-        .ok();
+        .assert_success();
     // Unknown: exit 2.
     let unknown = "00000000-0000-4000-8000-000000000000";
-    server.run(&["sessions", "show", unknown]).code_is(2);
-    server.run(&["sessions", "terminate", unknown]).code_is(2);
+    server.run(&["sessions", "show", unknown]).assert_code(2);
+    server
+        .run(&["sessions", "terminate", unknown])
+        .assert_code(2);
 
     let run = server.run(&[
         "sessions",
@@ -168,20 +173,20 @@ fn show_terminate_and_ended() {
         "--reason",
         "maintenance window",
     ]);
-    run.ok();
+    run.assert_success();
     assert!(run.stdout.contains("terminated session"), "{}", run.stdout);
     let text = alice.wait_for_code(421).expect("421 after terminate");
     assert!(text.contains("maintenance window"), "{text}");
 
     // Terminating again is not an error: it had already ended.
     let run = server.run(&["sessions", "terminate", &id, "-o", "json"]);
-    run.ok();
+    run.assert_success();
     assert_eq!(run.json()["terminated"], false, "{}", run.stdout);
     assert_eq!(run.json()["alreadyEnded"], true, "{}", run.stdout);
 
     // `show` finds it in the history.
     let run = server.run(&["sessions", "show", &id]);
-    run.ok();
+    run.assert_success();
     assert!(
         run.stdout.contains("terminated by cli: maintenance window"),
         "{}",
@@ -189,7 +194,7 @@ fn show_terminate_and_ended() {
     );
 
     let run = server.run(&["sessions", "ended"]);
-    run.ok();
+    run.assert_success();
     assert!(run.stdout.contains("REASON"), "{}", run.stdout);
     assert!(
         run.stdout.contains("terminated by cli: maintenance window"),
@@ -197,7 +202,7 @@ fn show_terminate_and_ended() {
         run.stdout
     );
     let run = server.run(&["sessions", "ended", "--site", "Alpha", "-o", "json"]);
-    run.ok();
+    run.assert_success();
     let doc = run.json();
     let ended = doc["sessions"].as_array().unwrap();
     let mine = ended
@@ -208,7 +213,7 @@ fn show_terminate_and_ended() {
     assert_eq!(mine["terminatedBy"], "cli");
     assert_eq!(mine["terminateReason"], "maintenance window");
     let run = server.run(&["sessions", "ended", "-o", "xml"]);
-    run.ok();
+    run.assert_success();
     assert!(
         run.stdout.contains("endReason=\"terminated\""),
         "{}",
@@ -216,7 +221,7 @@ fn show_terminate_and_ended() {
     );
     server
         .run(&["sessions", "ended", "--site", "Nope"])
-        .code_is(2);
+        .assert_code(2);
 }
 
 #[test]
@@ -224,16 +229,14 @@ fn failures_exit_1() {
     let server = Server::start(&["Alpha"]);
     // Nothing listens there.
     let port = free_port();
-    let run = crate::support::Run::from(
-        std::process::Command::new(crate::support::WHARF)
+    let run = run_cli(
+        wharf()
             .args(["sessions", "list", "--config"])
             .arg(&server.config)
             .arg("--admin-url")
-            .arg(format!("http://127.0.0.1:{port}/"))
-            .output()
-            .unwrap(),
+            .arg(format!("http://127.0.0.1:{port}/")),
     );
-    run.code_is(1);
+    run.assert_code(1);
     assert!(run.stderr.contains("cannot connect"), "{}", run.stderr);
 
     // A configuration whose token file holds the wrong token: 401 → exit 1.
@@ -249,17 +252,15 @@ fn failures_exit_1() {
         &["sessions", "list"],
         &["sessions", "ended"],
     ] {
-        let run = crate::support::Run::from(
-            std::process::Command::new(crate::support::WHARF)
+        let run = run_cli(
+            wharf()
                 .args(args)
                 .arg("--config")
                 .arg(&wrong)
                 .arg("--admin-url")
-                .arg(&server.admin_url)
-                .output()
-                .unwrap(),
+                .arg(&server.admin_url),
         );
-        run.code_is(1);
+        run.assert_code(1);
         assert!(run.stderr.contains("401"), "{}", run.stderr);
     }
 
@@ -270,16 +271,14 @@ fn failures_exit_1() {
         "<administration tokenFile=\"missing.token\" ",
     );
     std::fs::write(&none, text).unwrap();
-    let run = crate::support::Run::from(
-        std::process::Command::new(crate::support::WHARF)
+    let run = run_cli(
+        wharf()
             .args(["sites", "list", "--config"])
             .arg(&none)
             .arg("--admin-url")
-            .arg(&server.admin_url)
-            .output()
-            .unwrap(),
+            .arg(&server.admin_url),
     );
-    run.code_is(1);
+    run.assert_code(1);
     assert!(run.stderr.contains("missing.token"), "{}", run.stderr);
 }
 
@@ -293,16 +292,14 @@ fn the_configuration_names_the_endpoint_and_token() {
         server.token_path,
         server.dir.path().join(".wharf").join("admin.token")
     );
-    let run = crate::support::Run::from(
-        std::process::Command::new(crate::support::WHARF)
+    let run = run_cli(
+        wharf()
             .args(["sites", "list", "-o", "json", "--config"])
             .arg(&server.config)
             .env_remove("WHARF_ADMIN_URL")
-            .env_remove("WHARF_STATE_DIR")
-            .output()
-            .unwrap(),
+            .env_remove("WHARF_STATE_DIR"),
     );
-    run.ok();
+    run.assert_success();
     assert_eq!(run.json()["sites"][0]["name"], "Alpha");
 }
 
@@ -358,7 +355,7 @@ fn next_event(rx: &mpsc::Receiver<String>, wanted: &str) -> Value {
 #[test]
 fn watch_json_streams_filtered_events() {
     let server = Server::start(&["Alpha", "Beta"]);
-    let _before = Ftp::login(server.ftp_addr("Alpha"), "anonymous", "a@b");
+    let _before = RawFtp::connect_login(server.ftp_addr("Alpha"), "anonymous", "a@b");
     server.wait_sessions("a session", |s| s.len() == 1);
     let mut child = spawn_watch(
         &server,
@@ -370,8 +367,8 @@ fn watch_json_streams_filtered_events() {
     assert_eq!(snapshot["data"]["sessions"].as_array().unwrap().len(), 1);
 
     // Beta is filtered out; Alpha's new session shows up.
-    let _beta = Ftp::login(server.ftp_addr("Beta"), "anonymous", "a@b");
-    let mut alice = Ftp::login(server.ftp_addr("Alpha"), "alice", "secret");
+    let _beta = RawFtp::connect_login(server.ftp_addr("Beta"), "anonymous", "a@b");
+    let mut alice = RawFtp::connect_login(server.ftp_addr("Alpha"), "alice", "secret");
     let started = next_event(&rx, "session.started");
     assert_eq!(started["data"]["siteName"], "Alpha");
     assert!(started["id"].is_u64(), "{started}");
@@ -403,7 +400,7 @@ fn watch_xml_prints_events() {
         })
     };
     collect("<event type=\"snapshot\"");
-    let _ftp = Ftp::login(server.ftp_addr("Alpha"), "alice", "secret");
+    let _ftp = RawFtp::connect_login(server.ftp_addr("Alpha"), "alice", "secret");
     collect("<event type=\"session.started\"");
     collect("userName=\"alice\"");
 }
@@ -427,7 +424,7 @@ fn watch_table_redraws_in_place_and_quits_on_q() {
             }
         }
     });
-    let _ftp = Ftp::login(server.ftp_addr("Alpha"), "alice", "secret");
+    let _ftp = RawFtp::connect_login(server.ftp_addr("Alpha"), "alice", "secret");
     let mut screen = Vec::new();
     eventually("alice on the watch screen", Duration::from_secs(15), || {
         while let Ok(bytes) = rx.try_recv() {

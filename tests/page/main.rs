@@ -7,4 +7,6 @@
 
 mod browser;
 mod cli;
+#[path = "../common/mod.rs"]
+mod common;
 mod support;

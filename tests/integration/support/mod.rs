@@ -3,31 +3,29 @@
 //! - [`TestServer`]: a fresh temporary root per test, a configuration template with
 //!   `{ROOT}` and `{HASH:password}` placeholders, the running server and its registry.
 //! - [`Client`]: a line-level FTP client over a tokio `TcpStream` that exposes every reply
-//!   (multi-line ones included), for exact assertions, pipelining and ABOR tests.
+//!   (multi-line ones included), for exact assertions, pipelining and ABOR tests (shared:
+//!   `tests/common/client.rs`).
 //! - [`config`]: ready-made configuration templates.
 
 #![allow(dead_code)]
 
-pub mod client;
 pub mod config;
 
 #[allow(unused_imports)]
-pub use client::{Client, DataConn, DataMode, Reply};
+pub use crate::common::client::{self, Client, DataConn, DataMode, Reply};
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 use uuid::Uuid;
-use wharf::config::Severity;
 use wharf::registry::{EndedSession, Registry, SessionRecord};
 use wharf::server::RunningServer;
 
-/// Longest a test waits for any single network event before failing.
-pub const IO_TIMEOUT: Duration = Duration::from_secs(20);
+use crate::common::IO_TIMEOUT;
+use crate::common::config::expand_template;
 
 /// A server running in this process, serving a fresh temporary directory.
 pub struct TestServer {
@@ -49,37 +47,11 @@ impl TestServer {
     /// any error diagnostic) and starts the server.
     pub async fn start_with(xml_template: &str, setup: impl FnOnce(&Path)) -> TestServer {
         init_tracing();
-        let dir = tempfile::Builder::new()
-            .prefix("wharf-itest-")
-            .tempdir()
-            .expect("create temporary directory");
-        let root = dir.path().canonicalize().expect("canonical temp dir");
-        std::fs::create_dir_all(root.join("site")).expect("create site folder");
+        let (dir, root) = crate::common::temp_root("wharf-itest-");
         setup(&root);
-        let xml = expand_template(xml_template, &root);
         let origin = root.join("applicationHost.config");
-        std::fs::write(&origin, &xml).expect("write config");
-        let loaded = wharf::config::load_str(&xml, &origin);
-        let errors: Vec<String> = loaded
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .map(|d| d.to_string())
-            .collect();
-        assert!(
-            errors.is_empty(),
-            "configuration has errors:\n{}\n--- config ---\n{xml}",
-            errors.join("\n")
-        );
-        let config = loaded.config.unwrap_or_else(|| {
-            panic!(
-                "no configuration although no error; diagnostics: {:?}",
-                loaded.diagnostics
-            )
-        });
-        let server = wharf::server::start(config)
-            .await
-            .unwrap_or_else(|e| panic!("server did not start: {e:#}"));
+        std::fs::write(&origin, expand_template(xml_template, &root)).expect("write config");
+        let server = crate::common::start_in_process(&origin).await;
         let registry = server.registry().clone();
         TestServer {
             server: Some(server),
@@ -204,36 +176,6 @@ pub async fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T 
         assert!(start.elapsed() < IO_TIMEOUT, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-}
-
-/// Replaces `{ROOT}` and `{HASH:password}` placeholders.
-pub fn expand_template(template: &str, root: &Path) -> String {
-    let mut out = template.replace("{ROOT}", &root.display().to_string());
-    while let Some(start) = out.find("{HASH:") {
-        let end = start
-            + out[start..]
-                .find('}')
-                .expect("unterminated {HASH: placeholder");
-        let password = out[start + "{HASH:".len()..end].to_string();
-        out.replace_range(start..=end, &hash(&password));
-    }
-    out
-}
-
-/// An argon2id PHC hash of `password` made by Wharf itself, cached per password so the suite
-/// hashes each password once.
-pub fn hash(password: &str) -> String {
-    static CACHE: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some(h) = cache.lock().unwrap().get(password) {
-        return h.clone();
-    }
-    let h = wharf::auth::hash_password(password);
-    cache
-        .lock()
-        .unwrap()
-        .insert(password.to_string(), h.clone());
-    h
 }
 
 /// A file of `len` pseudo-random (but reproducible) bytes.

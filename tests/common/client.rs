@@ -227,6 +227,14 @@ impl Client {
         }
     }
 
+    /// Reads one reply; `None` when the server closed the connection first (panics on
+    /// timeout).
+    pub async fn next_reply(&mut self) -> Option<Reply> {
+        self.try_read_reply(IO_TIMEOUT)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
     /// Reads one reply and checks its code.
     pub async fn expect_reply(&mut self, code: u16) -> Reply {
         let r = self.read_reply().await;
@@ -344,17 +352,7 @@ impl Client {
         rest: Option<u64>,
         line: &str,
     ) -> Vec<u8> {
-        let data = self.prepare_data(mode).await;
-        if let Some(offset) = rest {
-            self.expect(&format!("REST {offset}"), 350).await;
-        }
-        self.send_line(line).await;
-        let first = self.read_reply().await;
-        assert!(
-            first.code == 150 || first.code == 125,
-            "{line} → expected 150, got {first:?}"
-        );
-        let mut stream = data.stream().await;
+        let (mut stream, _) = self.start_transfer(mode, rest, line).await;
         let mut bytes = Vec::new();
         tokio::time::timeout(IO_TIMEOUT, stream.read_to_end(&mut bytes))
             .await
@@ -379,6 +377,26 @@ impl Client {
         line: &str,
         bytes: &[u8],
     ) -> Reply {
+        let (mut stream, first) = self.start_transfer(mode, rest, line).await;
+        tokio::time::timeout(IO_TIMEOUT, stream.write_all(bytes))
+            .await
+            .expect("data write timed out")
+            .expect("data write failed");
+        stream.shutdown().await.unwrap();
+        drop(stream);
+        let done = self.read_reply().await;
+        assert_eq!(done.code, 226, "{line} → expected 226, got {done:?}");
+        first
+    }
+
+    /// Prepares a data connection in `mode`, sends `REST offset` (when given) and `line`,
+    /// expects 150/125 and returns the connected data stream with that reply.
+    async fn start_transfer(
+        &mut self,
+        mode: DataMode,
+        rest: Option<u64>,
+        line: &str,
+    ) -> (TcpStream, Reply) {
         let data = self.prepare_data(mode).await;
         if let Some(offset) = rest {
             self.expect(&format!("REST {offset}"), 350).await;
@@ -389,16 +407,7 @@ impl Client {
             first.code == 150 || first.code == 125,
             "{line} → expected 150, got {first:?}"
         );
-        let mut stream = data.stream().await;
-        tokio::time::timeout(IO_TIMEOUT, stream.write_all(bytes))
-            .await
-            .expect("data write timed out")
-            .expect("data write failed");
-        stream.shutdown().await.unwrap();
-        drop(stream);
-        let done = self.read_reply().await;
-        assert_eq!(done.code, 226, "{line} → expected 226, got {done:?}");
-        first
+        (data.stream().await, first)
     }
 
     /// RETR over PASV.

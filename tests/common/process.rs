@@ -1,17 +1,16 @@
-//! Shared machinery: the server process guard, test configurations, tools with timeouts.
+//! The `wharf` binary as a child process: a server guard that reads the "listening on"
+//! lines and stops the server when dropped, one-shot runs with timeouts (the CLI and client
+//! tools), and whether a tool is installed.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
-
-use sha2::{Digest, Sha256};
 
 /// The binary under test: `$WHARF_BIN` when set (e.g. to test a release build, or a copy
 /// taken when several checkouts share one target directory), else the one cargo built.
@@ -20,11 +19,6 @@ pub fn wharf_bin() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_wharf")))
 }
-
-/// The basic-auth account every standard test server has (role `staff`: read and write).
-pub const ALICE: &str = "alice";
-/// Alice's password.
-pub const ALICE_PW: &str = "alice-Secret-1";
 
 /// How long a server may take to print its "listening on" lines.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -70,7 +64,7 @@ pub fn require_tool(tool: &str) -> bool {
     eprintln!();
     eprintln!("************************************************************************");
     eprintln!("* SKIPPED: `{tool}` is not installed; this real-client test did not run.");
-    eprintln!("* Install it (apt-get install curl lftp python3) or run `bash .ci/run`.");
+    eprintln!("* Install it (apt-get install {tool}) or run `bash .ci/run`.");
     eprintln!("************************************************************************");
     eprintln!();
     false
@@ -106,6 +100,13 @@ impl Ran {
             "unexpected exit status: {self}"
         );
         self
+    }
+
+    /// Standard output parsed as JSON.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self}"))
     }
 }
 
@@ -236,15 +237,19 @@ pub fn parse_listening(line: &str) -> Option<Listening> {
     })
 }
 
-/// A running `wharf` process; SIGTERM and wait on drop.
+/// A running `wharf` process; SIGTERM and wait on drop (SIGKILL after
+/// [`ServerProcess::kill_on_drop`]).
 pub struct ServerProcess {
     child: Option<Child>,
     command: String,
     /// The "listening on" lines printed at start-up.
     pub listening: Vec<Listening>,
+    /// Every standard-output line read while starting (line ends trimmed).
+    pub startup: Vec<String>,
     stdout: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
     readers: Vec<JoinHandle<()>>,
+    kill_on_drop: bool,
 }
 
 /// How a server ended.
@@ -261,9 +266,26 @@ pub struct Stopped {
 impl ServerProcess {
     /// Starts `cmd` (a `wharf serve …`) and waits for `expected` "listening on" lines.
     #[track_caller]
-    pub fn start(mut cmd: Command, expected: usize) -> ServerProcess {
+    pub fn start(cmd: Command, expected: usize) -> ServerProcess {
+        ServerProcess::start_until(
+            cmd,
+            &format!("{expected} \"listening on\" line(s)"),
+            |server| server.listening.len() >= expected,
+        )
+    }
+
+    /// Starts `cmd` and reads its standard output until `ready` holds (checked before each
+    /// line, then after it); `what` names the wait in the failure message. `WHARF_LOG`
+    /// defaults to `info` unless the environment or `cmd` sets it.
+    #[track_caller]
+    pub fn start_until(
+        mut cmd: Command,
+        what: &str,
+        ready: impl Fn(&ServerProcess) -> bool,
+    ) -> ServerProcess {
         let command = describe(&cmd);
-        if std::env::var_os("WHARF_LOG").is_none() {
+        if std::env::var_os("WHARF_LOG").is_none() && !cmd.get_envs().any(|(k, _)| k == "WHARF_LOG")
+        {
             cmd.env("WHARF_LOG", "info");
         }
         cmd.env("NO_COLOR", "1");
@@ -312,22 +334,25 @@ impl ServerProcess {
             child: Some(child),
             command,
             listening: Vec::new(),
+            startup: Vec::new(),
             stdout,
             stderr,
             readers: vec![out_reader, err_reader],
+            kill_on_drop: false,
         };
         let deadline = Instant::now() + START_TIMEOUT;
-        while server.listening.len() < expected {
+        while !ready(&server) {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
                 Ok(line) => {
                     if let Some(l) = parse_listening(&line) {
                         server.listening.push(l);
                     }
+                    server.startup.push(line);
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     panic!(
-                        "`{}` did not print {expected} \"listening on\" line(s) within {START_TIMEOUT:?}\n{}",
+                        "`{}` did not print {what} within {START_TIMEOUT:?}\n{}",
                         server.command,
                         server.output()
                     );
@@ -367,6 +392,17 @@ impl ServerProcess {
             .find(|l| l.site == site)
             .unwrap_or_else(|| panic!("site {site:?} is not listening: {:?}", self.listening))
             .addr
+    }
+
+    /// On drop, SIGKILL at once instead of SIGTERM and a wait for the graceful exit.
+    pub fn kill_on_drop(mut self) -> ServerProcess {
+        self.kill_on_drop = true;
+        self
+    }
+
+    /// What the server printed on standard error so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
     }
 
     /// What the server printed so far (both streams).
@@ -423,10 +459,15 @@ impl Drop for ServerProcess {
         let Some(mut child) = self.child.take() else {
             return;
         };
-        send_sigterm(child.id());
-        if wait_timeout(&mut child, STOP_TIMEOUT).is_none() {
+        if self.kill_on_drop {
             let _ = child.kill();
             let _ = child.wait();
+        } else {
+            send_sigterm(child.id());
+            if wait_timeout(&mut child, STOP_TIMEOUT).is_none() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
         }
         for reader in self.readers.drain(..) {
             let _ = reader.join();
@@ -446,65 +487,6 @@ pub fn send_sigterm(pid: u32) {
         .status();
 }
 
-/// Escapes text for an XML attribute value.
-pub fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// The site name of [`standard_config`].
-pub const SITE: &str = "Wharf Test";
-
-/// One site on `127.0.0.1` with an ephemeral port, serving `root`: anonymous may read,
-/// role `staff` may read and write, TLS allowed but not required (no TLS in this build),
-/// no admin listener. `ftp_server_extra` is inserted inside the site's `<ftpServer>`.
-pub fn standard_config(root: &Path, ftp_server_extra: &str) -> String {
-    format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<configuration>
-  <system.applicationHost>
-    <sites>
-      <site name="{SITE}" id="7">
-        <application path="/">
-          <virtualDirectory path="/" physicalPath="{root}" />
-        </application>
-        <bindings>
-          <binding protocol="ftp" bindingInformation="127.0.0.1:0:" />
-        </bindings>
-        <ftpServer>
-          <security>
-            <ssl controlChannelPolicy="SslAllow" dataChannelPolicy="SslAllow" />
-            <authentication>
-              <anonymousAuthentication enabled="true" />
-              <basicAuthentication enabled="true" />
-            </authentication>
-          </security>
-          {ftp_server_extra}
-        </ftpServer>
-      </site>
-    </sites>
-  </system.applicationHost>
-  <system.ftpServer>
-    <administration enabled="false" />
-  </system.ftpServer>
-  <location path="{SITE}">
-    <system.ftpServer>
-      <security>
-        <authorization>
-          <add accessType="Allow" users="?" permissions="Read" />
-          <add accessType="Allow" roles="staff" permissions="Read, Write" />
-        </authorization>
-      </security>
-    </system.ftpServer>
-  </location>
-</configuration>
-"#,
-        root = xml_escape(&root.display().to_string()),
-    )
-}
-
 /// `wharf user add NAME --roles ROLES --password-stdin --config FILE`.
 #[track_caller]
 pub fn add_user(config: &Path, name: &str, roles: &str, password: &str) {
@@ -520,237 +502,4 @@ pub fn add_user(config: &Path, name: &str, roles: &str, password: &str) {
         Duration::from_secs(60),
     )
     .assert_success();
-}
-
-/// A temporary directory with a site root, a configuration and a running server.
-pub struct TestServer {
-    /// Holds everything; removed on drop (after the server stops: fields drop in order).
-    pub server: ServerProcess,
-    /// The site's root folder.
-    pub root: PathBuf,
-    /// A scratch folder for the client side.
-    pub local: PathBuf,
-    /// The temporary directory (last, so it outlives the server).
-    pub dir: tempfile::TempDir,
-}
-
-impl TestServer {
-    /// [`standard_config`] with alice (role `staff`) added through `wharf user add`.
-    #[track_caller]
-    pub fn start() -> TestServer {
-        TestServer::start_with("")
-    }
-
-    /// Like [`TestServer::start`] with extra `<ftpServer>` children.
-    #[track_caller]
-    pub fn start_with(ftp_server_extra: &str) -> TestServer {
-        let dir = tempfile::Builder::new()
-            .prefix("wharf-clients-")
-            .tempdir()
-            .expect("tempdir");
-        let root = dir.path().join("root");
-        let local = dir.path().join("local");
-        std::fs::create_dir_all(&root).unwrap();
-        std::fs::create_dir_all(&local).unwrap();
-        let config = dir.path().join("wharf.config");
-        std::fs::write(&config, standard_config(&root, ftp_server_extra)).unwrap();
-        add_user(&config, ALICE, "staff", ALICE_PW);
-        let server = ServerProcess::serve(&config, dir.path(), 1);
-        TestServer {
-            server,
-            root,
-            local,
-            dir,
-        }
-    }
-
-    /// The port the site listens on.
-    pub fn port(&self) -> u16 {
-        self.server.addr_of(SITE).port()
-    }
-
-    /// `ftp://127.0.0.1:PORT/` followed by `path` (already URL-encoded by the caller).
-    pub fn url(&self, path: &str) -> String {
-        format!(
-            "ftp://127.0.0.1:{}/{}",
-            self.port(),
-            path.trim_start_matches('/')
-        )
-    }
-}
-
-/// A port that is free now, taken from below the kernel's ephemeral range (32768 and up on
-/// Linux) so that no `port 0` listener of the server under test can be handed the same port
-/// between this check and its use.
-pub fn free_port() -> u16 {
-    use std::sync::atomic::{AtomicU16, Ordering};
-    static NEXT: AtomicU16 = AtomicU16::new(0);
-    let spread = (std::process::id() % 500) as u16 * 20;
-    for _ in 0..12_000 {
-        let step = NEXT.fetch_add(1, Ordering::Relaxed);
-        let port = 20_000 + (spread + step) % 12_000;
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free port between 20000 and 32000");
-}
-
-/// Whether `127.0.0.1:port` can be bound right now.
-pub fn port_is_free(port: u16) -> bool {
-    TcpListener::bind(("127.0.0.1", port)).is_ok()
-}
-
-/// Deterministic pseudo-random bytes (xorshift64*), different per seed.
-pub fn pseudo_random(seed: u64, len: usize) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        out.extend_from_slice(&state.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
-/// Hex SHA-256 of bytes.
-pub fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Every entry under `dir`, by relative path (`/`-separated): `"dir"` for folders, the
-/// SHA-256 and size for files.
-pub fn tree_digest(dir: &Path) -> BTreeMap<String, String> {
-    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .unwrap_or_else(|e| panic!("read_dir {}: {e}", dir.display()))
-            .map(|e| e.unwrap())
-            .collect();
-        entries.sort_by_key(|e| e.file_name());
-        for entry in entries {
-            let path = entry.path();
-            let rel = path
-                .strip_prefix(base)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            if entry.file_type().unwrap().is_dir() {
-                out.insert(rel, "dir".to_string());
-                walk(base, &path, out);
-            } else {
-                let bytes = std::fs::read(&path).unwrap();
-                out.insert(rel, format!("{} {}", bytes.len(), sha256(&bytes)));
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
-}
-
-/// Asserts two trees hold the same folders and files with the same contents.
-#[track_caller]
-pub fn assert_same_tree(expected: &Path, actual: &Path) {
-    let want = tree_digest(expected);
-    let got = tree_digest(actual);
-    if want != got {
-        let mut report = String::new();
-        for (path, digest) in &want {
-            match got.get(path) {
-                None => report.push_str(&format!("  missing: {path}\n")),
-                Some(d) if d != digest => {
-                    report.push_str(&format!("  differs: {path} (want {digest}, got {d})\n"))
-                }
-                Some(_) => {}
-            }
-        }
-        for path in got.keys().filter(|p| !want.contains_key(*p)) {
-            report.push_str(&format!("  unexpected: {path}\n"));
-        }
-        panic!(
-            "{} and {} differ:\n{report}",
-            expected.display(),
-            actual.display()
-        );
-    }
-}
-
-/// A minimal control-connection client (no tools needed): enough to log in and read
-/// replies, for the CLI tests.
-pub struct RawFtp {
-    reader: BufReader<std::net::TcpStream>,
-    writer: std::net::TcpStream,
-}
-
-impl RawFtp {
-    /// Connects and reads the banner (which must be 220).
-    #[track_caller]
-    pub fn connect(addr: SocketAddr) -> RawFtp {
-        let stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(10))
-            .unwrap_or_else(|e| panic!("connect {addr}: {e}"));
-        stream
-            .set_read_timeout(Some(Duration::from_secs(20)))
-            .unwrap();
-        let writer = stream.try_clone().unwrap();
-        let mut ftp = RawFtp {
-            reader: BufReader::new(stream),
-            writer,
-        };
-        let (code, text) = ftp.reply().expect("banner");
-        assert_eq!(code, 220, "banner: {text}");
-        ftp
-    }
-
-    /// Reads one (possibly multi-line) reply: `(code, full text)`; `None` at end of stream.
-    pub fn reply(&mut self) -> Option<(u16, String)> {
-        let mut text = String::new();
-        let mut code: Option<u16> = None;
-        loop {
-            let mut line = String::new();
-            match self.reader.read_line(&mut line) {
-                Ok(0) | Err(_) => return None,
-                Ok(_) => {}
-            }
-            text.push_str(&line);
-            let this: Option<u16> = line.get(..3).and_then(|c| c.parse().ok());
-            if code.is_none() {
-                code = this;
-            }
-            if this.is_some() && this == code && line.as_bytes().get(3) != Some(&b'-') {
-                return Some((code?, text));
-            }
-        }
-    }
-
-    /// Sends a command and reads its reply.
-    #[track_caller]
-    pub fn cmd(&mut self, line: &str) -> (u16, String) {
-        self.writer
-            .write_all(format!("{line}\r\n").as_bytes())
-            .unwrap_or_else(|e| panic!("send {line:?}: {e}"));
-        self.reply()
-            .unwrap_or_else(|| panic!("connection closed after {line:?}"))
-    }
-
-    /// USER + PASS: the final reply code (230 on success, 530 on refusal).
-    #[track_caller]
-    pub fn login(&mut self, user: &str, password: &str) -> u16 {
-        let (code, text) = self.cmd(&format!("USER {user}"));
-        match code {
-            230 => 230,
-            331 => self.cmd(&format!("PASS {password}")).0,
-            _ => panic!("USER {user}: {text}"),
-        }
-    }
-}
-
-/// Connects and logs in: the reply code of the login.
-#[track_caller]
-pub fn login_code(addr: SocketAddr, user: &str, password: &str) -> u16 {
-    RawFtp::connect(addr).login(user, password)
 }
