@@ -126,6 +126,12 @@ def main():
         p(f"- Sink ceiling: **{fmt(sink.median)} MiB/s** (runs {sink.spread() or 'one'}): the same "
           "sender into a loopback socket whose reader only discards (no file): no STOR from this "
           "client can go faster")
+    floor = Cell(by.get(("small-floor", "loopback"), []), "ops_s")
+    if floor.median is not None:
+        p(f"- Small-file floor: **{fmt(floor.median)} files/s** (runs {floor.spread() or 'one'}): the "
+          "4 KiB RETR scenario against a minimal FTP server built into the load generator (one "
+          "thread per session, no file system, no authentication, one passive listener per "
+          "session): no server can serve this client faster")
     p("- Ratios: how many times better Wharf is (higher is better; for time and memory, the peer's "
       "value over Wharf's). `Wharf/ceiling` is Wharf's throughput over the loopback ceiling.")
     p("")
@@ -271,6 +277,10 @@ def main():
     if bound.median and bp:
         p(f"| (STOR: is 3× reachable?) | 3× best peer = {fmt(3 * bp)} MiB/s; {bound_name} "
           f"{fmt(bound.median)} MiB/s | {'within the ceiling' if 3 * bp <= bound.median else '**above the ceiling: out of reach on this machine**'} |")
+    bp_small = best_peer("small-retr", "ops_s", True)[0]
+    if floor.median and bp_small:
+        p(f"| (4 KiB RETR: is 2× reachable?) | 2× best peer = {fmt(2 * bp_small)} files/s; small-file "
+          f"floor {fmt(floor.median)} files/s | {'within the floor' if 2 * bp_small <= floor.median else '**above the floor: out of reach on this machine**'} |")
     for sid, key, higher, need, label, unit in [
         ("stor", "mib_s", True, 3, "STOR 1 stream ≥ 3× best peer", ""),
         ("small-retr", "ops_s", True, 2, "4 KiB RETR rate ≥ 2× best peer", ""),

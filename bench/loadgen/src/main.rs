@@ -6,6 +6,7 @@
 //! aggregates the lines.
 
 mod ceiling;
+mod floor;
 mod ftp;
 mod http;
 mod json;
@@ -118,6 +119,23 @@ enum Command {
         /// How many files to cycle through.
         #[arg(long, default_value_t = 100)]
         files: usize,
+        /// Concurrent sessions.
+        #[arg(long, default_value_t = 8)]
+        workers: usize,
+        /// Stop after this many transfers in all.
+        #[arg(long, default_value_t = 20_000)]
+        count: u64,
+        /// Or after this many seconds.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
+    /// The small-file floor: the small-retr scenario against a minimal FTP server built in
+    /// (no file system, no authentication, one thread per session), the bound on any real
+    /// server's 4 KiB RETR rate on this machine.
+    SmallFloor {
+        /// Size of the "file".
+        #[arg(long, default_value_t = 4096)]
+        size: usize,
         /// Concurrent sessions.
         #[arg(long, default_value_t = 8)]
         workers: usize,
@@ -291,6 +309,7 @@ fn describe(c: &Command) -> (&'static str, String, u64) {
             server.timeout,
         ),
         Command::SmallRetr { server, .. } => ("small-retr", server.label.clone(), server.timeout),
+        Command::SmallFloor { .. } => ("small-floor", "loopback".to_string(), 900),
         Command::Churn { server, .. } => ("churn", server.label.clone(), server.timeout),
         Command::IdleSessions { server, hold, .. } => (
             "idle-sessions",
@@ -327,6 +346,19 @@ async fn run(c: Command) -> anyhow::Result<Obj> {
             count,
             seconds,
         } => scenarios::small_retr(&server.target(), &dir, files, workers, count, seconds).await,
+        Command::SmallFloor {
+            size,
+            workers,
+            count,
+            seconds,
+        } => {
+            let target = ftp::Target {
+                addr: floor::start(size)?,
+                user: "floor".to_string(),
+                pass: "floor".to_string(),
+            };
+            scenarios::small_retr(&target, "/small", 100, workers, count, seconds).await
+        }
         Command::Churn {
             server,
             workers,
