@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::registry::record::ContractTime;
-use crate::registry::{EndedSession, SessionRecord, TlsRecord, TransferRecord};
+use crate::registry::{EndedSession, RecordView, Registry, SessionRecord, TlsRecord, TransferView};
 
 /// A value written through its `Display` straight into the output (no `String` per field).
 #[derive(Debug, Clone, Copy)]
@@ -100,37 +100,43 @@ pub struct EndedSessionJson<'a> {
 
 impl<'a> From<&'a SessionRecord> for SessionJson<'a> {
     fn from(r: &'a SessionRecord) -> Self {
+        SessionJson::from(&r.view())
+    }
+}
+
+impl<'a> From<&RecordView<'a>> for SessionJson<'a> {
+    fn from(r: &RecordView<'a>) -> Self {
         SessionJson {
             session_id: Shown(r.session_id),
             session_start_time: Shown(ContractTime(r.session_start_time)),
-            user_name: &r.user_name,
+            user_name: r.user_name,
             client_ip: Shown(r.client_ip),
-            current_command: &r.current_command,
-            previous_command: &r.previous_command,
+            current_command: r.current_command,
+            previous_command: r.previous_command,
             command_start_time: OptionalTime(r.command_start_time),
             bytes_sent: r.bytes_sent,
             bytes_received: r.bytes_received,
             last_error_status: r.last_error_status,
-            site_name: &r.site_name,
-            host_name: &r.host_name,
+            site_name: r.site_name,
+            host_name: r.host_name,
             client_port: r.client_port,
             server_ip: Shown(r.server_ip),
             server_port: r.server_port,
             state: r.state.as_str(),
-            current_directory: &r.current_directory,
+            current_directory: r.current_directory,
             idle_seconds: r.idle_seconds,
-            data_mode: &r.data_mode,
-            transfer: r.transfer.as_ref().map(TransferJson::from),
-            tls: r.tls.as_ref().map(TlsJson::from),
+            data_mode: r.data_mode,
+            transfer: r.transfer.map(TransferJson::from),
+            tls: r.tls.map(TlsJson::from),
         }
     }
 }
 
-impl<'a> From<&'a TransferRecord> for TransferJson<'a> {
-    fn from(t: &'a TransferRecord) -> Self {
+impl<'a> From<TransferView<'a>> for TransferJson<'a> {
+    fn from(t: TransferView<'a>) -> Self {
         TransferJson {
             direction: t.direction.as_str(),
-            path: &t.path,
+            path: t.path,
             bytes: t.bytes,
             size: t.size,
             start_time: Shown(ContractTime(t.start_time)),
@@ -161,6 +167,36 @@ impl<'a> From<&'a EndedSession> for EndedSessionJson<'a> {
             terminate_reason: e.terminate_reason.as_deref(),
         }
     }
+}
+
+/// `{"sessions":[…]}` of the live sessions `keep` accepts, written straight from the
+/// registry (see [`Registry::visit_sessions`]); the same bytes as [`sessions_body`].
+pub fn live_sessions_body(
+    registry: &Registry,
+    site: Option<&str>,
+    keep: impl Fn(&RecordView<'_>) -> bool,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(registry.len() * ESTIMATED_SESSION_BYTES + 64);
+    out.push(b'{');
+    if let Some(site) = site {
+        out.extend_from_slice(b"\"site\":");
+        // Writing into a Vec cannot fail; a str always serializes.
+        let _ = serde_json::to_writer(&mut out, site);
+        out.push(b',');
+    }
+    out.extend_from_slice(b"\"sessions\":[");
+    let mut first = true;
+    registry.visit_sessions(site, |view| {
+        if keep(view) {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            let _ = serde_json::to_writer(&mut out, &SessionJson::from(view));
+        }
+    });
+    out.extend_from_slice(b"]}");
+    out
 }
 
 /// `{"sessions":[…]}`, with `"site"` first on a site's route.
@@ -232,7 +268,64 @@ pub(crate) mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::registry::{EndReason, SessionState, TransferDirection};
+    use crate::registry::{EndReason, SessionState, TransferDirection, TransferRecord};
+
+    /// The list written straight from the registry is byte for byte the list rendered from
+    /// records, with and without a site, with a filter, a transfer, TLS, and characters
+    /// JSON must escape.
+    #[test]
+    fn live_list_matches_the_list_of_records() {
+        use std::sync::Arc;
+
+        use crate::registry::{SessionHandle, TlsRecord};
+        let registry = Registry::new(10);
+        for (i, site) in ["alpha", "beta", "alpha"].into_iter().enumerate() {
+            let handle = Arc::new(SessionHandle::new(
+                Arc::from(site),
+                format!("127.0.0.{}:5000{i}", i + 1).parse().unwrap(),
+                "127.0.0.1:21".parse().unwrap(),
+                tokio_util::sync::CancellationToken::new(),
+                registry.events().clone(),
+            ));
+            registry.insert(handle.clone());
+            handle.command_started(format!("USER \"u{i}\"\\"));
+            handle.set_user(&format!("u{i}\u{e9}"));
+            if i == 1 {
+                handle.transfer_started(TransferDirection::Upload, "/a\tb".into(), Some(9));
+                handle.set_tls(Some(TlsRecord {
+                    control_protected: true,
+                    protocol_version: "TLSv1_3".into(),
+                    ..TlsRecord::default()
+                }));
+            }
+        }
+        let records = registry.sessions(None);
+        assert_eq!(records.len(), 3);
+        // The views are taken at another instant than the records: only `idleSeconds` could
+        // differ, and it is 0 here.
+        assert_eq!(
+            live_sessions_body(&registry, None, |_| true),
+            sessions_body(None, &records)
+        );
+        let alpha = registry.sessions(Some("alpha"));
+        assert_eq!(
+            live_sessions_body(&registry, Some("alpha"), |_| true),
+            sessions_body(Some("alpha"), &alpha)
+        );
+        let kept: Vec<_> = records
+            .iter()
+            .filter(|r| r.user_name != "u0\u{e9}")
+            .cloned()
+            .collect();
+        assert_eq!(
+            live_sessions_body(&registry, None, |r| r.user_name != "u0\u{e9}"),
+            sessions_body(None, &kept)
+        );
+        assert_eq!(
+            live_sessions_body(&registry, Some("gamma"), |_| true),
+            br#"{"site":"gamma","sessions":[]}"#
+        );
+    }
 
     pub(crate) fn sample_record() -> SessionRecord {
         SessionRecord {

@@ -24,7 +24,7 @@ use super::json::{self, EndedSessionJson, SessionJson};
 use super::negotiate::{self, Format, Rendered};
 use crate::config::model::SiteConfig;
 use crate::limits::{TERMINATE_REASON_MAX, TERMINATE_WAIT};
-use crate::registry::{SessionRecord, SessionState, TerminateOutcome};
+use crate::registry::{RecordView, SessionState, TerminateOutcome};
 
 /// The routes of this resource.
 pub fn routes() -> Router<AdminState> {
@@ -125,7 +125,7 @@ impl Filter {
 
     /// True when `r` passes every filter. User names compare case-insensitively (as
     /// account names do).
-    pub fn matches(&self, r: &SessionRecord) -> bool {
+    pub fn matches(&self, r: &RecordView<'_>) -> bool {
         self.user_name
             .as_deref()
             .is_none_or(|u| r.user_name.eq_ignore_ascii_case(u))
@@ -166,11 +166,15 @@ async fn render_list(
 ) -> Result<Rendered, ApiError> {
     let registry = state.shared.registry.clone();
     tokio::task::spawn_blocking(move || {
-        let mut records = registry.sessions(site.as_deref());
-        records.retain(|r| filter.matches(r));
         let body = match format {
-            Format::Json => json::sessions_body(site.as_deref(), &records),
-            Format::Xml => negotiate::sessions_xml(site.as_deref(), &records),
+            Format::Json => {
+                json::live_sessions_body(&registry, site.as_deref(), |r| filter.matches(r))
+            }
+            Format::Xml => {
+                let mut records = registry.sessions(site.as_deref());
+                records.retain(|r| filter.matches(&r.view()));
+                negotiate::sessions_xml(site.as_deref(), &records)
+            }
         };
         Rendered { format, body }
     })

@@ -18,7 +18,7 @@ pub mod record;
 pub use ended::{EndReason, EndedSession, TerminateRequest};
 pub use events::{Event, EventBus, EventKind, EventPayload};
 pub use handle::{SessionHandle, SessionState, TransferDirection};
-pub use record::{SessionRecord, TlsRecord, TransferRecord};
+pub use record::{RecordView, SessionRecord, TlsRecord, TransferRecord, TransferView};
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
@@ -161,15 +161,35 @@ impl Registry {
 
     /// Snapshots of the live sessions of one site (all sites with `None`), oldest first.
     pub fn sessions(&self, site: Option<&str>) -> Vec<SessionRecord> {
+        let mut records = Vec::new();
+        self.visit_sessions(site, |view| records.push(view.to_record()));
+        records
+    }
+
+    /// Calls `visit` with each live session (optionally of one site), oldest first, each
+    /// borrowed under its lock in turn: renderers write straight from the sessions.
+    pub fn visit_sessions(&self, site: Option<&str>, mut visit: impl FnMut(&RecordView<'_>)) {
         let now = OffsetDateTime::now_utc();
         let mut handles = self.handles();
         if let Some(site) = site {
             handles.retain(|h| h.site_name().as_ref() == site);
         }
-        // Sort the pointers, not the records: a record is a few hundred bytes and
-        // sorting 10,000 of them is mostly memmove.
-        handles.sort_unstable_by(|a, b| a.start_time.cmp(&b.start_time).then(a.id.cmp(&b.id)));
-        handles.iter().map(|h| h.record(now)).collect()
+        // Sort the pointers, not the records (a record is a few hundred bytes), by a key
+        // computed once per session (comparing `OffsetDateTime`s normalises offsets).
+        handles.sort_by_cached_key(|h| (h.start_time.unix_timestamp_nanos(), h.id));
+        for handle in &handles {
+            handle.view(now, &mut visit);
+        }
+    }
+
+    /// Number of live sessions on every site.
+    pub fn len(&self) -> usize {
+        read_lock(&self.live).len()
+    }
+
+    /// No live session at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Number of live sessions on `site`.

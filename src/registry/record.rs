@@ -87,6 +87,143 @@ pub struct SessionRecord {
     pub tls: Option<TlsRecord>,
 }
 
+/// A [`SessionRecord`] borrowed from where its values live (a live session under its lock,
+/// or a stored record): what renderers and filters read.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordView<'a> {
+    /// See [`SessionRecord::session_id`].
+    pub session_id: Uuid,
+    /// See [`SessionRecord::session_start_time`].
+    pub session_start_time: OffsetDateTime,
+    /// See [`SessionRecord::user_name`].
+    pub user_name: &'a str,
+    /// See [`SessionRecord::client_ip`].
+    pub client_ip: IpAddr,
+    /// See [`SessionRecord::current_command`].
+    pub current_command: &'a str,
+    /// See [`SessionRecord::previous_command`].
+    pub previous_command: &'a str,
+    /// See [`SessionRecord::command_start_time`].
+    pub command_start_time: Option<OffsetDateTime>,
+    /// See [`SessionRecord::bytes_sent`].
+    pub bytes_sent: u64,
+    /// See [`SessionRecord::bytes_received`].
+    pub bytes_received: u64,
+    /// See [`SessionRecord::last_error_status`].
+    pub last_error_status: u16,
+    /// See [`SessionRecord::site_name`].
+    pub site_name: &'a str,
+    /// See [`SessionRecord::host_name`].
+    pub host_name: &'a str,
+    /// See [`SessionRecord::client_port`].
+    pub client_port: u16,
+    /// See [`SessionRecord::server_ip`].
+    pub server_ip: IpAddr,
+    /// See [`SessionRecord::server_port`].
+    pub server_port: u16,
+    /// See [`SessionRecord::state`].
+    pub state: SessionState,
+    /// See [`SessionRecord::current_directory`].
+    pub current_directory: &'a str,
+    /// See [`SessionRecord::idle_seconds`].
+    pub idle_seconds: u64,
+    /// See [`SessionRecord::data_mode`].
+    pub data_mode: &'a str,
+    /// See [`SessionRecord::transfer`].
+    pub transfer: Option<TransferView<'a>>,
+    /// See [`SessionRecord::tls`].
+    pub tls: Option<&'a TlsRecord>,
+}
+
+/// A [`TransferRecord`], borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct TransferView<'a> {
+    /// See [`TransferRecord::direction`].
+    pub direction: TransferDirection,
+    /// See [`TransferRecord::path`].
+    pub path: &'a str,
+    /// See [`TransferRecord::bytes`].
+    pub bytes: u64,
+    /// See [`TransferRecord::size`].
+    pub size: Option<u64>,
+    /// See [`TransferRecord::start_time`].
+    pub start_time: OffsetDateTime,
+    /// See [`TransferRecord::bytes_per_second`].
+    pub bytes_per_second: u64,
+}
+
+impl RecordView<'_> {
+    /// The owned record.
+    pub fn to_record(&self) -> SessionRecord {
+        SessionRecord {
+            session_id: self.session_id,
+            session_start_time: self.session_start_time,
+            user_name: self.user_name.to_string(),
+            client_ip: self.client_ip,
+            current_command: self.current_command.to_string(),
+            previous_command: self.previous_command.to_string(),
+            command_start_time: self.command_start_time,
+            bytes_sent: self.bytes_sent,
+            bytes_received: self.bytes_received,
+            last_error_status: self.last_error_status,
+            site_name: self.site_name.to_string(),
+            host_name: self.host_name.to_string(),
+            client_port: self.client_port,
+            server_ip: self.server_ip,
+            server_port: self.server_port,
+            state: self.state,
+            current_directory: self.current_directory.to_string(),
+            idle_seconds: self.idle_seconds,
+            data_mode: self.data_mode.to_string(),
+            transfer: self.transfer.map(|t| TransferRecord {
+                direction: t.direction,
+                path: t.path.to_string(),
+                bytes: t.bytes,
+                size: t.size,
+                start_time: t.start_time,
+                bytes_per_second: t.bytes_per_second,
+            }),
+            tls: self.tls.cloned(),
+        }
+    }
+}
+
+impl SessionRecord {
+    /// This record, borrowed.
+    pub fn view(&self) -> RecordView<'_> {
+        RecordView {
+            session_id: self.session_id,
+            session_start_time: self.session_start_time,
+            user_name: &self.user_name,
+            client_ip: self.client_ip,
+            current_command: &self.current_command,
+            previous_command: &self.previous_command,
+            command_start_time: self.command_start_time,
+            bytes_sent: self.bytes_sent,
+            bytes_received: self.bytes_received,
+            last_error_status: self.last_error_status,
+            site_name: &self.site_name,
+            host_name: &self.host_name,
+            client_port: self.client_port,
+            server_ip: self.server_ip,
+            server_port: self.server_port,
+            state: self.state,
+            current_directory: &self.current_directory,
+            idle_seconds: self.idle_seconds,
+            data_mode: &self.data_mode,
+            transfer: self.transfer.as_ref().map(|t| TransferView {
+                direction: t.direction,
+                path: &t.path,
+                bytes: t.bytes,
+                size: t.size,
+                start_time: t.start_time,
+                bytes_per_second: t.bytes_per_second,
+            }),
+            tls: self.tls.as_ref(),
+        }
+    }
+}
+
 /// RFC 3339 UTC with milliseconds, e.g. `2026-11-24T09:41:12.345Z` (the contract format).
 pub fn format_time(t: OffsetDateTime) -> String {
     ContractTime(t).to_string()
