@@ -17,7 +17,7 @@ use super::super::{Flow, Session};
 use super::fileops::resolve_or_reply;
 use crate::auth::Permission;
 use crate::registry::TransferDirection;
-use crate::storage::WriteMode;
+use crate::storage::{StorageErrorKind, WriteMode};
 
 impl Session {
     pub(in crate::session) async fn cmd_port(
@@ -194,13 +194,13 @@ impl Session {
                 .ok(550, "The file is being uploaded and cannot be read yet.")
                 .await;
         }
-        match r.storage.metadata(&r.rel).await {
-            Ok(entry) if entry.kind == EntryKind::File => {}
-            Ok(_) => return self.ok(550, "Not a plain file.").await,
-            Err(e) => return self.storage_failed(e).await,
-        }
+        // One storage call: opening refuses what is not a plain file (no separate stat,
+        // which was a second path walk and thread hop per download).
         let handle = match r.storage.open_read(&r.rel, offset).await {
             Ok(h) => h,
+            Err(e) if e.kind == StorageErrorKind::WrongKind => {
+                return self.ok(550, "Not a plain file.").await;
+            }
             Err(e) => return self.storage_failed(e).await,
         };
         let Some(params) = self.take_data_params().await? else {
