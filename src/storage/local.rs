@@ -401,6 +401,18 @@ fn confine_dir(root: &Path, segments: &[String]) -> Result<PathBuf, StorageError
     if segments.is_empty() {
         return Ok(root.to_path_buf());
     }
+    // Fast path: the canonical root followed by real directories (no link among them) is
+    // already canonical and inside the root. One `lstat` per segment instead of
+    // `realpath`'s `readlink` for every component from `/` (7 system calls per download of
+    // `/dir/file` under a three-level root, of ~40 in all).
+    let mut dir = root.to_path_buf();
+    let plain = segments.iter().all(|segment| {
+        dir.push(segment);
+        fs::symlink_metadata(&dir).is_ok_and(|meta| meta.is_dir())
+    });
+    if plain {
+        return Ok(dir);
+    }
     match fs::canonicalize(join(root, segments)) {
         Ok(dir) if !dir.starts_with(root) => Err(escape()),
         Ok(dir) => {
