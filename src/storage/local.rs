@@ -7,7 +7,9 @@
 //! because a symbolic link inside the root may point anywhere. Every operation therefore
 //! resolves its path with the file system's own resolver (`realpath`) and checks the result:
 //!
-//! - the parent directory is canonicalised and must lie inside the canonical root;
+//! - the parent directory is canonicalised and must lie inside the canonical root (when every
+//!   directory below the root is a real directory, not a link, the joined path already is
+//!   canonical and `realpath` is skipped);
 //! - the final component, when it is a symbolic link, is followed only if it resolves to an
 //!   existing object inside the root;
 //! - a path that leads through (or ends in) a link pointing outside the root, a dangling link
