@@ -409,11 +409,7 @@ async fn receive_file(
             )
             .map_err(io::Error::from)
         });
-        let n = match tokio::time::timeout(idle, filled).await {
-            Ok(Ok(n)) => n,
-            Ok(Err(e)) => return Err(TransferOutcome::ConnectionLost(e)),
-            Err(_) => return Err(TransferOutcome::TimedOut),
-        };
+        let n = io_timeout(idle, filled).await?;
         if n == 0 {
             return Ok(total);
         }
@@ -507,13 +503,9 @@ async fn send_file(
             rustix::fs::sendfile(stream, file, Some(&mut offset), SENDFILE_CHUNK)
                 .map_err(io::Error::from)
         });
-        let n = match tokio::time::timeout(idle, sent).await {
-            Ok(Ok(n)) => n,
-            // The file side failing (e.g. EIO) and the socket side look alike here; a
-            // broken connection is by far the common case.
-            Ok(Err(e)) => return Err(TransferOutcome::ConnectionLost(e)),
-            Err(_) => return Err(TransferOutcome::TimedOut),
-        };
+        // The file side failing (e.g. EIO) and the socket side look alike here; a broken
+        // connection is by far the common case.
+        let n = io_timeout(idle, sent).await?;
         if n == 0 {
             return Ok(total);
         }
