@@ -7,7 +7,7 @@
 //! - [`events`]: `GET /api/v1/events` (Server-Sent Events).
 //! - [`metrics`]: `GET /metrics` (Prometheus text).
 //! - [`negotiate`]: JSON or IIS-shaped XML by `Accept`; the XML writer.
-//! - [`json`]: the JSON views of session records.
+//! - [`json`]: the JSON views of session records; [`list_writer`] writes session lists.
 //! - [`error`]: `ApiError` → status + `{"error": "…"}`.
 //! - [`page`]: `GET /`, the live sessions page.
 //!
@@ -18,6 +18,7 @@ pub mod auth;
 pub mod error;
 pub mod events;
 pub mod json;
+pub mod list_writer;
 pub mod metrics;
 pub mod negotiate;
 pub mod page;

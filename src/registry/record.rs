@@ -234,8 +234,39 @@ pub fn format_time(t: OffsetDateTime) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ContractTime(pub OffsetDateTime);
 
+impl ContractTime {
+    /// Length of [`ContractTime::encode`]'s text.
+    pub const LEN: usize = 24;
+
+    /// The contract text as bytes, or `None` for a year outside 0..=9999 (which
+    /// [`Display`](std::fmt::Display) then writes with more digits or a sign).
+    pub fn encode(&self) -> Option<[u8; Self::LEN]> {
+        let t = self.0.to_offset(time::UtcOffset::UTC);
+        let year = u32::try_from(t.year()).ok().filter(|y| *y <= 9999)?;
+        let mut out = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: usize, mut value: u32| {
+            for i in (at..at + width).rev() {
+                out[i] = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        put(0, 4, year);
+        put(5, 2, u8::from(t.month()).into());
+        put(8, 2, t.day().into());
+        put(11, 2, t.hour().into());
+        put(14, 2, t.minute().into());
+        put(17, 2, t.second().into());
+        put(20, 3, t.millisecond().into());
+        Some(out)
+    }
+}
+
 impl std::fmt::Display for ContractTime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(text) = self.encode() {
+            // Only ASCII digits and separators were written.
+            return f.write_str(std::str::from_utf8(&text).map_err(|_| std::fmt::Error)?);
+        }
         let t = self.0.to_offset(time::UtcOffset::UTC);
         write!(
             f,
@@ -263,5 +294,9 @@ mod tests {
         assert_eq!(format_time(t), "2026-11-24T09:41:12.000Z");
         let t = time::macros::datetime!(2026-01-02 03:04:05.006 +02:00);
         assert_eq!(format_time(t), "2026-01-02T01:04:05.006Z");
+        let t = time::macros::datetime!(0001-12-31 23:59:59.999 UTC);
+        assert_eq!(format_time(t), "0001-12-31T23:59:59.999Z");
+        let t = time::macros::datetime!(9999-01-01 00:00:00 UTC);
+        assert_eq!(format_time(t), "9999-01-01T00:00:00.000Z");
     }
 }

@@ -20,6 +20,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::ascii::{FromNetAscii, ToNetAscii};
+use super::send_thread::{ThreadSlot, send_file_on_thread};
 use crate::limits::{PASSIVE_ACCEPT_TIMEOUT, TRANSFER_BUFFER};
 use crate::registry::{SessionHandle, TransferDirection};
 use crate::storage::StorageError;
@@ -170,7 +171,7 @@ impl RunningTransfer {
     ) -> RunningTransfer {
         let cancel = CancellationToken::new();
         let token = cancel.clone();
-        let join = tokio::spawn(async move { run_transfer(params, payload, &handle, token).await });
+        let join = tokio::spawn(async move { run_transfer(params, payload, handle, token).await });
         RunningTransfer {
             join,
             cancel,
@@ -190,9 +191,10 @@ impl RunningTransfer {
 async fn run_transfer(
     params: DataParams,
     payload: Payload,
-    handle: &SessionHandle,
+    handle: Arc<SessionHandle>,
     cancel: CancellationToken,
 ) -> TransferOutcome {
+    let handle = &handle;
     let idle = params.idle_timeout;
     let tls = params.tls.clone();
     let opened = tokio::select! {
@@ -206,13 +208,42 @@ async fn run_transfer(
     // ABOR, terminate, shutdown: reset the data connection (zero linger) so a client that
     // is not reading learns at once and no unsent payload lingers in the kernel after 426.
     match tls {
-        None => tokio::select! {
-            _ = cancel.cancelled() => {
-                reset(&stream);
-                TransferOutcome::Cancelled
+        None => {
+            let payload = match payload {
+                Payload::Download {
+                    ascii: false,
+                    zero_copy: Some((file, offset)),
+                    reader,
+                } => match ThreadSlot::for_download(&file, offset) {
+                    Some(slot) => {
+                        let sent = send_file_on_thread(
+                            &stream,
+                            file,
+                            offset,
+                            idle,
+                            handle.clone(),
+                            &cancel,
+                            slot,
+                        )
+                        .await;
+                        return finish_plain(&mut stream, sent, idle).await;
+                    }
+                    None => Payload::Download {
+                        ascii: false,
+                        zero_copy: Some((file, offset)),
+                        reader,
+                    },
+                },
+                payload => payload,
+            };
+            tokio::select! {
+                _ = cancel.cancelled() => {
+                    reset(&stream);
+                    TransferOutcome::Cancelled
+                }
+                outcome = move_plain_payload(&mut stream, payload, idle, handle) => outcome,
             }
-            outcome = move_plain_payload(&mut stream, payload, idle, handle) => outcome,
-        },
+        }
         Some(tls) => {
             let secured = tokio::select! {
                 _ = cancel.cancelled() => return TransferOutcome::Cancelled,
@@ -346,10 +377,24 @@ async fn move_plain_payload(
         },
         payload => return move_payload(stream, payload, idle, handle).await,
     };
+    finish_plain(stream, result, idle).await
+}
+
+/// Closes a clear-text data connection after its payload moved (the end-of-file mark), or
+/// resets it when the transfer was cancelled.
+async fn finish_plain(
+    stream: &mut TcpStream,
+    result: Result<u64, TransferOutcome>,
+    idle: Duration,
+) -> TransferOutcome {
     match result {
         Ok(bytes) => {
             let _ = tokio::time::timeout(idle, stream.shutdown()).await;
             TransferOutcome::Complete { bytes }
+        }
+        Err(TransferOutcome::Cancelled) => {
+            reset(stream);
+            TransferOutcome::Cancelled
         }
         Err(outcome) => outcome,
     }
@@ -462,7 +507,7 @@ fn drain_pipe(
 }
 
 /// Bytes handed to one `sendfile` call at most, so progress counters move during a transfer.
-const SENDFILE_CHUNK: usize = 1024 * 1024;
+pub(super) const SENDFILE_CHUNK: usize = 1024 * 1024;
 
 /// Bytes a zero-copy loop moves before it lets the worker's other tasks run.
 const FAIR_SHARE_BYTES: u64 = 4 * 1024 * 1024;

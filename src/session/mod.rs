@@ -14,6 +14,7 @@ pub mod ascii;
 mod commands;
 pub mod data;
 pub mod outcome;
+mod send_thread;
 pub mod stream;
 
 use std::collections::VecDeque;

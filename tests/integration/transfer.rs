@@ -250,6 +250,46 @@ async fn data_channel_timeout_when_the_client_never_connects() {
     assert_eq!(c.retr("f.txt").await, b"data");
 }
 
+/// A client that stops reading a large download (sent by a blocking `sendfile` thread) gets
+/// 426 after `dataChannelTimeout`, its data connection reset, and a usable session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_channel_timeout_on_a_stalled_download() {
+    let server = TestServer::start(&with_ftp(r#"<connections dataChannelTimeout="1" />"#)).await;
+    let data = pattern(32 << 20, 17);
+    write_file(&server.site_dir(), "big.bin", &data);
+    let mut c = Client::connect(server.addr()).await;
+    c.login("alice", "alice-pw").await;
+    c.expect("TYPE I", 200).await;
+    let addr = c.pasv().await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(8192).unwrap();
+    let mut stream = socket.connect(addr).await.unwrap();
+    c.send_line("RETR big.bin").await;
+    c.expect_reply(150).await;
+    let mut first = vec![0u8; 4096];
+    stream.read_exact(&mut first).await.unwrap();
+    assert_eq!(first, data[..4096]);
+    // Now the client reads nothing more.
+    let started = Instant::now();
+    let r = c.read_reply().await;
+    assert_eq!(r.code, 426, "{r:?}");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(800) && waited < Duration::from_secs(10),
+        "{waited:?}"
+    );
+    // The data connection ends short of the file: reset, or closed after what was queued.
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut rest)).await;
+    assert!(4096 + rest.len() < data.len());
+    c.expect("NOOP", 200).await;
+    assert!(server.only_session().transfer.is_none());
+    let tail = c
+        .download_from(DataMode::Pasv, Some((31 << 20) + 5), "RETR big.bin")
+        .await;
+    assert!(tail == data[(31 << 20) + 5..]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_channel_timeout_on_a_stalled_upload() {
     let server = TestServer::start(&with_ftp(r#"<connections dataChannelTimeout="1" />"#)).await;
