@@ -5,6 +5,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -71,4 +74,25 @@ pub async fn get(
         sessions,
         elapsed,
     })
+}
+
+/// Serves `response` (a whole HTTP response, head and body) to every request on a loopback
+/// port, one connection at a time, from a thread that runs until the process exits: the
+/// admin floor, a list endpoint that does no work but send the bytes.
+pub fn serve_static(response: Vec<u8>) -> Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let _ = conn.set_nodelay(true);
+            let mut reader = BufReader::new(&conn);
+            let mut line = String::new();
+            // The request head ends with an empty line.
+            while matches!(reader.read_line(&mut line), Ok(n) if n > 0) && line != "\r\n" {
+                line.clear();
+            }
+            let _ = (&conn).write_all(&response);
+        }
+    });
+    Ok(addr)
 }

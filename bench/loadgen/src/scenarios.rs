@@ -531,13 +531,89 @@ pub async fn admin_list(
         idle.push(r.elapsed.as_secs_f64() * 1000.0);
     }
 
-    let poll = Arc::new(poll);
-    let mut alone = Vec::new();
-    let mut polled = Vec::new();
-    let mut lat = Vec::new();
-    let mut failed_polls = 0u64;
-    for _ in 0..runs.max(1) {
-        alone.push(retr_phase(t, path, buffer).await?);
+    let interval = poll.interval;
+    let wharf = polled_pairs(t, path, buffer, runs, Arc::new(poll)).await?;
+    // The admin floor: the same bytes polled at the same rate from a static responder, the
+    // least any list endpoint can cost (moving the response through loopback, both sides).
+    let floor_addr = http::serve_static(body)?;
+    let floor = polled_pairs(
+        t,
+        path,
+        buffer,
+        runs,
+        Arc::new(AdminPoll {
+            addr: floor_addr,
+            route: "/".into(),
+            token: String::new(),
+            interval,
+        }),
+    )
+    .await?;
+    let mut lat = wharf.latencies.clone();
+    Ok(Obj::new()
+        .bool("ok", wharf.failed_polls == 0)
+        .int("listed_sessions", probe.sessions as u64)
+        .int("response_bytes", probe.bytes as u64)
+        .num("idle_ms_p50", median(&mut idle))
+        .int("polls", lat.len() as u64)
+        .int("failed_polls", wharf.failed_polls)
+        .num("poll_interval_ms", interval.as_secs_f64() * 1000.0)
+        .num("ms_p50", median(&mut lat))
+        .num("ms_p95", percentile(&mut lat, 0.95))
+        .num("ms_max", lat.iter().cloned().fold(f64::NAN, f64::max))
+        .nums("ms_all", &wharf.latencies)
+        .num("retr_alone_mib_s", median(&mut wharf.alone.clone()))
+        .num("retr_polled_mib_s", median(&mut wharf.polled.clone()))
+        .num("retr_cost_pct", median(&mut wharf.costs()))
+        .nums("retr_cost_pairs_pct", &wharf.costs())
+        .nums("retr_alone_all", &wharf.alone)
+        .nums("retr_polled_all", &wharf.polled)
+        .num("floor_cost_pct", median(&mut floor.costs()))
+        .nums("floor_cost_pairs_pct", &floor.costs())
+        .nums("floor_alone_all", &floor.alone)
+        .nums("floor_polled_all", &floor.polled))
+}
+
+/// RETR throughput alone and while `poll` runs, pair by pair.
+struct PolledPairs {
+    alone: Vec<f64>,
+    polled: Vec<f64>,
+    latencies: Vec<f64>,
+    failed_polls: u64,
+}
+
+impl PolledPairs {
+    /// Each pair's throughput lost to polling, in percent.
+    fn costs(&self) -> Vec<f64> {
+        self.alone
+            .iter()
+            .zip(&self.polled)
+            .map(|(a, p)| (1.0 - p / a) * 100.0)
+            .collect()
+    }
+}
+
+/// `runs` pairs in alternating order (alone first, then polled first), so a drift of the
+/// machine's speed during the run favours neither side; callers take the median of the
+/// pairs' own ratios, which cancels most of the run-to-run spread of loopback RETR.
+async fn polled_pairs(
+    t: &Target,
+    path: &str,
+    buffer: usize,
+    runs: usize,
+    poll: Arc<AdminPoll>,
+) -> Result<PolledPairs> {
+    let mut pairs = PolledPairs {
+        alone: Vec::new(),
+        polled: Vec::new(),
+        latencies: Vec::new(),
+        failed_polls: 0,
+    };
+    for run in 0..runs.max(1) {
+        let alone_first = run % 2 == 0;
+        if alone_first {
+            pairs.alone.push(retr_phase(t, path, buffer).await?);
+        }
         let stop = Arc::new(AtomicBool::new(false));
         // The poller runs on a thread and runtime of its own: on the runtime of the RETR
         // client it would wait behind the download's read loop (tokio yields a busy task
@@ -573,26 +649,12 @@ pub async fn admin_list(
             .await
             .map_err(|e| anyhow!("poller: {e}"))?
             .map_err(|_| anyhow!("poller thread panicked"))??;
-        polled.push(r?);
-        lat.extend(l);
-        failed_polls += f;
+        pairs.polled.push(r?);
+        pairs.latencies.extend(l);
+        pairs.failed_polls += f;
+        if !alone_first {
+            pairs.alone.push(retr_phase(t, path, buffer).await?);
+        }
     }
-    let (a, p) = (median(&mut alone.clone()), median(&mut polled.clone()));
-    Ok(Obj::new()
-        .bool("ok", failed_polls == 0)
-        .int("listed_sessions", probe.sessions as u64)
-        .int("response_bytes", probe.bytes as u64)
-        .num("idle_ms_p50", median(&mut idle))
-        .int("polls", lat.len() as u64)
-        .int("failed_polls", failed_polls)
-        .num("poll_interval_ms", poll.interval.as_secs_f64() * 1000.0)
-        .num("ms_p50", median(&mut lat.clone()))
-        .num("ms_p95", percentile(&mut lat.clone(), 0.95))
-        .num("ms_max", lat.iter().cloned().fold(f64::NAN, f64::max))
-        .nums("ms_all", &lat)
-        .num("retr_alone_mib_s", a)
-        .num("retr_polled_mib_s", p)
-        .num("retr_cost_pct", (1.0 - p / a) * 100.0)
-        .nums("retr_alone_all", &alone)
-        .nums("retr_polled_all", &polled))
+    Ok(pairs)
 }
