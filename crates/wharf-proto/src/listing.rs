@@ -113,7 +113,6 @@ impl ListWriter {
 
     /// Appends the LIST line of `entry` (no line end) to `out`.
     pub fn write(&mut self, entry: &Entry, out: &mut String) {
-        use std::fmt::Write;
         let format = self.format;
         let age = format.now.saturating_sub(entry.modified);
         let recent = format.unix && !format.long_date && (0..=RECENT_SECONDS).contains(&age);
@@ -127,21 +126,21 @@ impl ListWriter {
             self.cached = Some(key);
         }
         // Writing into a String cannot fail.
+        // Numbers are right-aligned by hand: through `fmt` they were a fifth of a large
+        // listing's user time.
         if format.unix {
             push_mode(entry.kind, entry.mode, out);
-            let _ = write!(
-                out,
-                " {:>3} owner    group {:>15} ",
-                entry.nlink, entry.size
-            );
+            out.push(' ');
+            push_right_aligned(out, entry.nlink, 3);
+            out.push_str(" owner    group ");
+            push_right_aligned(out, entry.size, 15);
+            out.push(' ');
             out.push_str(&self.date);
         } else {
             out.push_str(&self.date);
             match entry.kind {
                 EntryKind::Dir => out.push_str("      <DIR>         "),
-                _ => {
-                    let _ = write!(out, "{:>20}", entry.size);
-                }
+                _ => push_right_aligned(out, entry.size, 20),
             }
             out.push(' ');
         }
@@ -182,29 +181,41 @@ fn write_date(format: &ListFormat, modified: i64, recent: bool, out: &mut String
 /// `drwxr-xr-x`-style mode string, appended to `s`.
 fn push_mode(kind: EntryKind, mode: u32, s: &mut String) {
     let (type_char, default) = match kind {
-        EntryKind::File => ('-', 0o644),
-        EntryKind::Dir => ('d', 0o755),
-        EntryKind::Symlink => ('l', 0o777),
+        EntryKind::File => (b'-', 0o644),
+        EntryKind::Dir => (b'd', 0o755),
+        EntryKind::Symlink => (b'l', 0o777),
     };
     let mode = if mode & 0o7777 == 0 { default } else { mode };
-    s.push(type_char);
+    let mut text = [type_char; 10];
     // (read bit, write bit, exec bit, special bit, special char)
     let triples = [
-        (0o400, 0o200, 0o100, 0o4000, 's'),
-        (0o040, 0o020, 0o010, 0o2000, 's'),
-        (0o004, 0o002, 0o001, 0o1000, 't'),
+        (0o400, 0o200, 0o100, 0o4000, b's'),
+        (0o040, 0o020, 0o010, 0o2000, b's'),
+        (0o004, 0o002, 0o001, 0o1000, b't'),
     ];
-    for (r, w, x, special, special_char) in triples {
-        s.push(if mode & r != 0 { 'r' } else { '-' });
-        s.push(if mode & w != 0 { 'w' } else { '-' });
+    for (i, (r, w, x, special, special_char)) in triples.into_iter().enumerate() {
+        text[1 + 3 * i] = if mode & r != 0 { b'r' } else { b'-' };
+        text[2 + 3 * i] = if mode & w != 0 { b'w' } else { b'-' };
         let exec = mode & x != 0;
-        s.push(match (mode & special != 0, exec) {
+        text[3 + 3 * i] = match (mode & special != 0, exec) {
             (true, true) => special_char,
             (true, false) => special_char.to_ascii_uppercase(),
-            (false, true) => 'x',
-            (false, false) => '-',
-        });
+            (false, true) => b'x',
+            (false, false) => b'-',
+        };
     }
+    // Only ASCII was written.
+    s.push_str(std::str::from_utf8(&text).unwrap_or("----------"));
+}
+
+/// `n` right-aligned in `width` columns (wider numbers take the room they need).
+fn push_right_aligned(s: &mut String, n: u64, width: usize) {
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(n);
+    for _ in digits.len()..width {
+        s.push(' ');
+    }
+    s.push_str(digits);
 }
 
 /// Which MLSx facts to emit (OPTS MLST); all on by default.
