@@ -1,6 +1,6 @@
 //! The loopback ceiling: how fast this machine moves a file into a loopback TCP socket with
 //! sendfile(2) while a reader on the other end discards into a reused buffer. No FTP server
-//! can serve a download faster than this on the same machine.
+//! sending with sendfile can serve a download faster than this on the same machine.
 
 #![allow(unsafe_code)]
 
@@ -15,9 +15,21 @@ use anyhow::{Context, Result, bail};
 
 use crate::json::Obj;
 
-/// Runs one pass over the whole file: `sendfile(2)`, or (`copy`) read(2) into a reused
-/// buffer and write(2) to the socket, the path of a server without zero-copy.
-pub fn run(file: &Path, buffer: usize, copy: bool) -> Result<Obj> {
+/// How the ceiling fills the socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// One `sendfile(2)` call for the whole file.
+    Sendfile,
+    /// `sendfile(2)` in 1 MiB calls under `TCP_CORK` (only full segments leave), as proftpd
+    /// and Wharf send large files.
+    CorkedSendfile,
+    /// read(2) into a reused buffer and write(2) to the socket: the path of a server without
+    /// zero-copy.
+    Copy,
+}
+
+/// Runs one pass over the whole file with `method`.
+pub fn run(file: &Path, buffer: usize, method: Method) -> Result<Obj> {
     let f = File::open(file).with_context(|| format!("open {}", file.display()))?;
     let size = f.metadata()?.len();
     let listener = TcpListener::bind("127.0.0.1:0")?;
@@ -38,7 +50,7 @@ pub fn run(file: &Path, buffer: usize, copy: bool) -> Result<Obj> {
     let start = Instant::now();
     let mut offset: libc::off_t = 0;
     let mut left = size;
-    if copy {
+    if method == Method::Copy {
         let mut sock = sock;
         let mut f = f;
         let mut buf = vec![0u8; buffer];
@@ -52,8 +64,14 @@ pub fn run(file: &Path, buffer: usize, copy: bool) -> Result<Obj> {
         drop(sock);
         return finish(reader, start, size);
     }
+    let most = if method == Method::CorkedSendfile {
+        set_cork(&sock)?;
+        1 << 20
+    } else {
+        1 << 30
+    };
     while left > 0 {
-        let chunk = left.min(1 << 30) as usize;
+        let chunk = left.min(most) as usize;
         // SAFETY: both descriptors are open for the duration of the call and `offset`
         // is a valid, exclusively borrowed off_t.
         let n = unsafe { libc::sendfile(sock.as_raw_fd(), f.as_raw_fd(), &mut offset, chunk) };
@@ -71,6 +89,24 @@ pub fn run(file: &Path, buffer: usize, copy: bool) -> Result<Obj> {
     }
     drop(sock);
     finish(reader, start, size)
+}
+
+fn set_cork(sock: &TcpStream) -> Result<()> {
+    let one: libc::c_int = 1;
+    // SAFETY: the descriptor is open, and the option value is a valid c_int of the size given.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_CORK,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error()).context("setsockopt TCP_CORK");
+    }
+    Ok(())
 }
 
 /// The upload ceiling: a sender writes `size` bytes from a reused buffer into a loopback

@@ -209,8 +209,11 @@ enum Command {
         #[arg(long, default_value = "loopback")]
         label: String,
         /// read(2)+write(2) through a reused buffer instead of sendfile(2).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "corked")]
         copy: bool,
+        /// sendfile(2) in 1 MiB calls under TCP_CORK instead of one call for the file.
+        #[arg(long)]
+        corked: bool,
         /// The upload direction instead: receive `--size` bytes from a loopback socket and
         /// write them to this file (removed afterwards); FILE is not read.
         #[arg(long, value_name = "DEST")]
@@ -395,15 +398,21 @@ async fn run(c: Command) -> anyhow::Result<Obj> {
             buffer,
             label: _,
             copy,
+            corked,
             upload_to,
             sink,
             size,
         } => {
+            let method = match (copy, corked) {
+                (true, _) => ceiling::Method::Copy,
+                (false, true) => ceiling::Method::CorkedSendfile,
+                (false, false) => ceiling::Method::Sendfile,
+            };
             tokio::task::spawn_blocking(move || match upload_to {
                 Some(dest) => ceiling::upload(Some(&dest), size, buffer),
                 None if sink => ceiling::upload(None, size, buffer),
                 None => match file {
-                    Some(file) => ceiling::run(&file, buffer, copy),
+                    Some(file) => ceiling::run(&file, buffer, method),
                     None => Err(anyhow::anyhow!("--file or --upload-to is required")),
                 },
             })
