@@ -14,7 +14,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::AdminState;
@@ -204,7 +203,7 @@ async fn show(
             _ => no_session(id, &site.name),
         });
     };
-    let record = handle.record(OffsetDateTime::now_utc());
+    let record = handle.record();
     Ok(Rendered {
         format,
         body: match format {
@@ -281,7 +280,7 @@ async fn terminate(
                     },
                 )),
                 None => {
-                    let record = handle.record(OffsetDateTime::now_utc());
+                    let record = handle.record();
                     Ok(terminate_reply(
                         StatusCode::ACCEPTED,
                         TerminateJson {

@@ -646,7 +646,7 @@ async fn terminate_through_the_api() {
         .registry()
         .handles()
         .into_iter()
-        .find(|h| h.record(time::OffsetDateTime::now_utc()).user_name == "<Anonymous>")
+        .find(|h| h.record().user_name == "<Anonymous>")
         .unwrap()
         .id;
     let id_d = f

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU8, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use compact_str::CompactString;
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -87,13 +88,13 @@ struct TransferInfo {
 #[derive(Debug)]
 struct CommandInfo {
     site_name: Arc<str>,
-    host_name: String,
-    user_name: String,
-    current_command: String,
-    previous_command: String,
+    host_name: CompactString,
+    user_name: CompactString,
+    current_command: CompactString,
+    previous_command: CompactString,
     command_start_time: Option<OffsetDateTime>,
     last_command_at: Instant,
-    current_directory: String,
+    current_directory: CompactString,
     data_mode: &'static str,
     transfer: Option<TransferInfo>,
     tls: Option<TlsRecord>,
@@ -151,13 +152,13 @@ impl SessionHandle {
             state: AtomicU8::new(0),
             info: Mutex::new(CommandInfo {
                 site_name,
-                host_name: String::new(),
-                user_name: String::new(),
-                current_command: String::new(),
-                previous_command: String::new(),
+                host_name: CompactString::const_new(""),
+                user_name: CompactString::const_new(""),
+                current_command: CompactString::const_new(""),
+                previous_command: CompactString::const_new(""),
                 command_start_time: None,
                 last_command_at: Instant::now(),
-                current_directory: "/".to_string(),
+                current_directory: CompactString::const_new("/"),
                 data_mode: "",
                 transfer: None,
                 tls: None,
@@ -182,7 +183,7 @@ impl SessionHandle {
     pub fn set_site(&self, site_name: Arc<str>, host_name: &str) {
         self.edit_info(|info| {
             info.site_name = site_name;
-            info.host_name = host_name.to_string();
+            info.host_name = CompactString::new(host_name);
         });
         self.updated();
     }
@@ -190,6 +191,8 @@ impl SessionHandle {
     /// Records a received command line (already redacted): current → previous.
     pub fn command_started(&self, line: String) {
         self.edit_info(|info| {
+            // `new` keeps short lines inline (`from(String)` would keep the heap buffer).
+            let line = CompactString::new(&line);
             info.previous_command = std::mem::replace(&mut info.current_command, line);
             info.command_start_time = Some(OffsetDateTime::now_utc());
             info.last_command_at = Instant::now();
@@ -199,13 +202,13 @@ impl SessionHandle {
 
     /// Sets `userName` (empty after REIN).
     pub fn set_user(&self, user_name: &str) {
-        self.edit_info(|info| info.user_name = user_name.to_string());
+        self.edit_info(|info| info.user_name = CompactString::new(user_name));
         self.updated();
     }
 
     /// Sets `currentDirectory`.
     pub fn set_directory(&self, dir: String) {
-        self.edit_info(|info| info.current_directory = dir);
+        self.edit_info(|info| info.current_directory = CompactString::new(&dir));
     }
 
     /// Sets `dataMode`.
@@ -374,7 +377,7 @@ impl SessionHandle {
     /// Publishes `session.updated` with the current record (unless the session ended).
     pub fn publish_update(&self) {
         let signature = self.signature();
-        let record = self.record(OffsetDateTime::now_utc());
+        let record = self.record();
         self.published_signature.store(signature, Ordering::Relaxed);
         self.last_update_ms
             .store(self.events.now_ms(), Ordering::Relaxed);
@@ -384,26 +387,26 @@ impl SessionHandle {
     /// Publishes `session.started` (the registry calls this once, on insert).
     pub(super) fn publish_started(&self) {
         let signature = self.signature();
-        let record = self.record(OffsetDateTime::now_utc());
+        let record = self.record();
         self.published_signature.store(signature, Ordering::Relaxed);
         self.events.publish_started(self, record);
     }
 
     /// A snapshot, without stopping the session.
-    pub fn record(&self, now: OffsetDateTime) -> SessionRecord {
-        self.view(now, |view| view.to_record())
+    pub fn record(&self) -> SessionRecord {
+        self.view(Instant::now(), |view| view.to_record())
     }
 
     /// Runs `f` on the session's current values, borrowed under its lock (nothing copied):
     /// the admin list renders 10,000 of these, and copying each record's strings first was
     /// a fifth of its time. `f` must be quick: the session's own updates wait for it.
-    pub fn view<R>(&self, now: OffsetDateTime, f: impl FnOnce(&RecordView<'_>) -> R) -> R {
-        let _ = now;
+    /// `now` is when the view is taken (one clock read serves a whole list).
+    pub fn view<R>(&self, now: Instant, f: impl FnOnce(&RecordView<'_>) -> R) -> R {
         let state = self.state();
         let info = lock(&self.info);
         let transfer = info.transfer.as_ref().map(|t| {
             let bytes = self.transfer_bytes.load(Ordering::Relaxed);
-            let elapsed = t.started.elapsed().as_secs_f64();
+            let elapsed = now.saturating_duration_since(t.started).as_secs_f64();
             TransferView {
                 direction: t.direction,
                 path: &t.path,
@@ -419,7 +422,9 @@ impl SessionHandle {
         });
         let idle_seconds = match state {
             SessionState::Executing | SessionState::Transferring => 0,
-            _ => info.last_command_at.elapsed().as_secs(),
+            _ => now
+                .saturating_duration_since(info.last_command_at)
+                .as_secs(),
         };
         f(&RecordView {
             session_id: self.id,

@@ -22,6 +22,7 @@ pub use record::{RecordView, SessionRecord, TlsRecord, TransferRecord, TransferV
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
 
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -104,7 +105,7 @@ impl Registry {
         let now = OffsetDateTime::now_utc();
         let request = handle.terminate_request().cloned();
         let ended = EndedSession {
-            record: handle.record(now),
+            record: handle.record(),
             end_reason: reason,
             end_time: now,
             terminated_by: request.as_ref().map(|r| r.actor.clone()),
@@ -169,7 +170,7 @@ impl Registry {
     /// Calls `visit` with each live session (optionally of one site), oldest first, each
     /// borrowed under its lock in turn: renderers write straight from the sessions.
     pub fn visit_sessions(&self, site: Option<&str>, mut visit: impl FnMut(&RecordView<'_>)) {
-        let now = OffsetDateTime::now_utc();
+        let now = Instant::now();
         let mut handles = self.handles();
         if let Some(site) = site {
             handles.retain(|h| h.site_name().as_ref() == site);
@@ -415,12 +416,12 @@ mod tests {
         let h = handle(&Registry::new(1), "alpha");
         h.transfer_started(TransferDirection::Upload, "/big.bin".into(), None);
         h.add_transfer(TransferDirection::Upload, 4096);
-        let r = h.record(OffsetDateTime::now_utc());
+        let r = h.record();
         assert_eq!(r.state, SessionState::Transferring);
         let t = r.transfer.expect("transfer shown");
         assert_eq!((t.bytes, t.path.as_str()), (4096, "/big.bin"));
         assert_eq!(r.bytes_received, 4096);
         h.transfer_finished();
-        assert!(h.record(OffsetDateTime::now_utc()).transfer.is_none());
+        assert!(h.record().transfer.is_none());
     }
 }

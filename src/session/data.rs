@@ -295,10 +295,7 @@ async fn secure(
     };
     let conn = stream.get_ref().1;
     let negotiated = crate::tls::negotiated(conn);
-    let mut record = handle
-        .record(time::OffsetDateTime::now_utc())
-        .tls
-        .unwrap_or_default();
+    let mut record = handle.record().tls.unwrap_or_default();
     record.data_protected = true;
     record.data_channel_resumed = negotiated.resumed;
     handle.set_tls(Some(record));

@@ -579,7 +579,7 @@ impl Session {
         if !self.site.config.ftp.messages.expand_variables {
             return text.to_string();
         }
-        let record = self.handle.record(time::OffsetDateTime::now_utc());
+        let record = self.handle.record();
         text.replace("%BytesReceived%", &record.bytes_received.to_string())
             .replace("%BytesSent%", &record.bytes_sent.to_string())
             .replace("%SessionID%", &record.session_id.to_string())

@@ -59,7 +59,7 @@ impl Session {
         if let Some(path) = path {
             return self.stat_path(&path).await;
         }
-        let record = self.handle.record(time::OffsetDateTime::now_utc());
+        let record = self.handle.record();
         let mut lines = vec![
             "Wharf FTP server status:".to_string(),
             format!("Connected to {}", record.client_ip),

@@ -18,13 +18,7 @@ impl Session {
         }
         let (host, user) = self.split_virtual_host(&raw);
         if let Some(host) = host {
-            if self.host_chosen
-                && !self
-                    .handle
-                    .record(time::OffsetDateTime::now_utc())
-                    .host_name
-                    .eq_ignore_ascii_case(host)
-            {
+            if self.host_chosen && !self.handle.record().host_name.eq_ignore_ascii_case(host) {
                 return self
                     .ok(503, "A different host was already chosen with HOST.")
                     .await;

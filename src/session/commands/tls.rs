@@ -65,7 +65,7 @@ impl Session {
         let mut record = self.tls.record.clone();
         record.data_protected = self.tls.prot_private;
         // The data task may have set the resumption flag since.
-        if let Some(current) = self.handle.record(time::OffsetDateTime::now_utc()).tls {
+        if let Some(current) = self.handle.record().tls {
             record.data_channel_resumed = current.data_channel_resumed;
         }
         self.handle.set_tls(Some(record));
