@@ -6,6 +6,7 @@
 //! aggregates the lines.
 
 mod ceiling;
+mod cpu;
 mod floor;
 mod ftp;
 mod http;
@@ -257,6 +258,9 @@ enum Command {
         /// Pairs of (RETR alone, RETR while polling), interleaved.
         #[arg(long, default_value_t = 3)]
         runs: usize,
+        /// The server's process id: its CPU time per list is measured from /proc.
+        #[arg(long)]
+        server_pid: Option<u32>,
     },
 }
 
@@ -429,6 +433,7 @@ async fn run(c: Command) -> anyhow::Result<Obj> {
             interval_ms,
             path,
             runs,
+            server_pid,
         } => {
             let token = match token_file {
                 Some(f) => std::fs::read_to_string(&f)
@@ -447,6 +452,7 @@ async fn run(c: Command) -> anyhow::Result<Obj> {
                 &path,
                 runs,
                 server.buffer,
+                server_pid,
             )
             .await
         }

@@ -12,6 +12,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{Barrier, Mutex};
 
 use crate::Op;
+use crate::cpu;
 use crate::ftp::{self, Control, Target};
 use crate::http;
 use crate::json::{self, Obj};
@@ -504,6 +505,7 @@ pub async fn admin_list(
     path: &str,
     runs: usize,
     buffer: usize,
+    server_pid: Option<u32>,
 ) -> Result<Obj> {
     let mut body = Vec::new();
     let probe = match http::get(poll.addr, &poll.route, &poll.token, &mut body, true).await {
@@ -531,6 +533,8 @@ pub async fn admin_list(
         idle.push(r.elapsed.as_secs_f64() * 1000.0);
     }
 
+    let cpu = list_cpu(&poll, server_pid, &mut body).await?;
+
     let interval = poll.interval;
     let wharf = polled_pairs(t, path, buffer, runs, Arc::new(poll)).await?;
     // The admin floor: the same bytes polled at the same rate from a static responder, the
@@ -550,7 +554,7 @@ pub async fn admin_list(
     )
     .await?;
     let mut lat = wharf.latencies.clone();
-    Ok(Obj::new()
+    let mut out = Obj::new()
         .bool("ok", wharf.failed_polls == 0)
         .int("listed_sessions", probe.sessions as u64)
         .int("response_bytes", probe.bytes as u64)
@@ -571,18 +575,82 @@ pub async fn admin_list(
         .num("floor_cost_pct", median(&mut floor.costs()))
         .nums("floor_cost_pairs_pct", &floor.costs())
         .nums("floor_alone_all", &floor.alone)
-        .nums("floor_polled_all", &floor.polled))
+        .nums("floor_polled_all", &floor.polled)
+        .int("cores", cpu::cores() as u64)
+        .num("retr_alone_busy_pct", median(&mut wharf.busy.clone()));
+    if let Some(c) = cpu {
+        out = out
+            .int("cpu_polls", c.polls as u64)
+            .num("server_cpu_ms_per_list", c.server_ms)
+            .num("poller_cpu_ms_per_list", c.poller_ms);
+    }
+    Ok(out)
+}
+
+/// CPU time one list costs, from /proc: the server process's (when its pid is known) and
+/// the poller's own, over polls at the scenario's interval with no transfer running.
+struct ListCpu {
+    polls: usize,
+    server_ms: f64,
+    poller_ms: f64,
+}
+
+/// Polls whose CPU time is measured (at 5 ms a list, ~10 scheduler ticks' worth: the
+/// schedstat counters are in nanoseconds, so the sum is exact).
+const CPU_POLLS: usize = 20;
+
+async fn list_cpu(
+    poll: &AdminPoll,
+    server_pid: Option<u32>,
+    body: &mut Vec<u8>,
+) -> Result<Option<ListCpu>> {
+    let Some(pid) = server_pid else {
+        return Ok(None);
+    };
+    let (Some(server_before), Some(own_before)) = (cpu::process_ns(pid), cpu::own_ns()) else {
+        return Ok(None);
+    };
+    for _ in 0..CPU_POLLS {
+        let r = http::get(poll.addr, &poll.route, &poll.token, body, false).await?;
+        if r.status != 200 {
+            bail!("{} answered {}", poll.route, r.status);
+        }
+        tokio::time::sleep(poll.interval).await;
+    }
+    let (Some(server_after), Some(own_after)) = (cpu::process_ns(pid), cpu::own_ns()) else {
+        return Ok(None);
+    };
+    let per_poll = |ns: u64| ns as f64 / CPU_POLLS as f64 / 1e6;
+    Ok(Some(ListCpu {
+        polls: CPU_POLLS,
+        server_ms: per_poll(server_after.saturating_sub(server_before)),
+        poller_ms: per_poll(own_after.saturating_sub(own_before)),
+    }))
 }
 
 /// RETR throughput alone and while `poll` runs, pair by pair.
 struct PolledPairs {
     alone: Vec<f64>,
+    /// How busy the machine's cores were during each RETR-alone phase, in percent.
+    busy: Vec<f64>,
     polled: Vec<f64>,
     latencies: Vec<f64>,
     failed_polls: u64,
 }
 
 impl PolledPairs {
+    /// A RETR phase with nothing polling, and how busy it kept the cores.
+    async fn alone_phase(&mut self, t: &Target, path: &str, buffer: usize) -> Result<()> {
+        let before = cpu::machine_jiffies();
+        self.alone.push(retr_phase(t, path, buffer).await?);
+        if let (Some((b0, t0)), Some((b1, t1))) = (before, cpu::machine_jiffies())
+            && t1 > t0
+        {
+            self.busy.push((b1 - b0) as f64 / (t1 - t0) as f64 * 100.0);
+        }
+        Ok(())
+    }
+
     /// Each pair's throughput lost to polling, in percent.
     fn costs(&self) -> Vec<f64> {
         self.alone
@@ -605,6 +673,7 @@ async fn polled_pairs(
 ) -> Result<PolledPairs> {
     let mut pairs = PolledPairs {
         alone: Vec::new(),
+        busy: Vec::new(),
         polled: Vec::new(),
         latencies: Vec::new(),
         failed_polls: 0,
@@ -612,7 +681,7 @@ async fn polled_pairs(
     for run in 0..runs.max(1) {
         let alone_first = run % 2 == 0;
         if alone_first {
-            pairs.alone.push(retr_phase(t, path, buffer).await?);
+            pairs.alone_phase(t, path, buffer).await?;
         }
         let stop = Arc::new(AtomicBool::new(false));
         // The poller runs on a thread and runtime of its own: on the runtime of the RETR
@@ -653,7 +722,7 @@ async fn polled_pairs(
         pairs.latencies.extend(l);
         pairs.failed_polls += f;
         if !alone_first {
-            pairs.alone.push(retr_phase(t, path, buffer).await?);
+            pairs.alone_phase(t, path, buffer).await?;
         }
     }
     Ok(pairs)
