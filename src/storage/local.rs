@@ -30,22 +30,24 @@
 //!
 //! **Residual TOCTOU.** A directory component of the canonical path could still be replaced by
 //! a link between the check and the use. Clients cannot create links through FTP (there is no
-//! such command), so only a local user with write access to the tree could race this; closing
-//! it fully needs `openat2(RESOLVE_BENEATH)` or a directory-handle API, which would mean
-//! `unsafe` FFI or a new dependency.
+//! such command), so only a local user with write access to the tree could race this. Downloads
+//! of plain paths (the common case, see below) are opened with `openat2(RESOLVE_BENEATH |
+//! RESOLVE_NO_SYMLINKS)`, where the kernel itself enforces confinement and the window is closed.
 //!
 //! The root itself must exist: if it is missing (or not a directory) every operation answers
 //! `NotFound`; creating it is the server's job at start-up.
 //!
-//! All file system work runs on tokio's blocking pool.
+//! File system work runs on tokio's blocking pool, with one exception: `open_read` first tries
+//! `open_cached`, an open that the kernel refuses (`RESOLVE_CACHED`) rather than let wait
+//! for a disk, so it runs on the async worker; anything it does not take goes to the pool.
 
 use std::ffi::CString;
-use std::fs::{self, Metadata, OpenOptions};
+use std::fs::{self, File, Metadata, OpenOptions};
 use std::io::{self, Seek, SeekFrom};
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{LazyLock, mpsc as std_mpsc};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -120,30 +122,37 @@ impl Storage for LocalStorage {
     }
 
     async fn open_read(&self, path: &VirtualPath, offset: u64) -> Result<ReadHandle, StorageError> {
-        let (file, size, zero_copy) = self
-            .run(path, move |root, path| {
-                let loc = locate(root, path)?;
-                let (target, meta) = loc.object()?;
-                if !meta.is_file() {
-                    return Err(StorageError::new(StorageErrorKind::WrongKind));
-                }
-                let mut file = OpenOptions::new()
-                    .read(true)
-                    .custom_flags(libc::O_NOFOLLOW)
-                    .open(target)
-                    .map_err(map_io)?;
-                let meta = file.metadata().map_err(map_io)?;
-                if !meta.is_file() {
-                    return Err(StorageError::new(StorageErrorKind::WrongKind));
-                }
-                // An offset past the end is not an error: the reader then yields nothing.
-                file.seek(SeekFrom::Start(offset)).map_err(map_io)?;
-                // A second handle on the same open file for zero-copy sends; sendfile
-                // takes an explicit offset and leaves the shared position alone.
-                let zero_copy = file.try_clone().ok().map(|f| (f, offset));
-                Ok((file, meta.len(), zero_copy))
-            })
-            .await?;
+        let (mut file, size) = match open_cached(&self.root, path) {
+            Some(opened) => opened,
+            None => {
+                self.run(path, move |root, path| {
+                    let loc = locate(root, path)?;
+                    let (target, meta) = loc.object()?;
+                    if !meta.is_file() {
+                        return Err(StorageError::new(StorageErrorKind::WrongKind));
+                    }
+                    let file = OpenOptions::new()
+                        .read(true)
+                        .custom_flags(libc::O_NOFOLLOW)
+                        .open(target)
+                        .map_err(map_io)?;
+                    let meta = file.metadata().map_err(map_io)?;
+                    if !meta.is_file() {
+                        return Err(StorageError::new(StorageErrorKind::WrongKind));
+                    }
+                    Ok((file, meta.len()))
+                })
+                .await?
+            }
+        };
+        // An offset past the end is not an error: the reader then yields nothing. Seeking a
+        // regular file never waits for the disk.
+        if offset > 0 {
+            file.seek(SeekFrom::Start(offset)).map_err(map_io)?;
+        }
+        // A second handle on the same open file for zero-copy sends; sendfile takes an
+        // explicit offset and leaves the shared position alone.
+        let zero_copy = file.try_clone().ok().map(|f| (f, offset));
         Ok(ReadHandle {
             reader: Box::new(tokio::fs::File::from_std(file)),
             size,
@@ -386,6 +395,78 @@ fn locate(root: &Path, path: &VirtualPath) -> Result<Located, StorageError> {
             is_link: false,
         }),
     }
+}
+
+/// Cleared when the kernel lacks `openat2` or `RESOLVE_CACHED` (before Linux 5.12): every
+/// open then takes the blocking pool.
+static OPENAT2_CACHED_USABLE: AtomicBool = AtomicBool::new(true);
+
+/// Opens `root/path` for reading right here on the async worker when that cannot block, or
+/// returns `None` to send the open to the blocking pool (`locate` and friends, which stay the
+/// authority on confinement and on what each failure means).
+///
+/// A small-file download spent a quarter of its time on the hand-off to the blocking pool
+/// and back (two thread switches, BENCHMARKS.md). `RESOLVE_CACHED` makes the kernel fail
+/// with `EAGAIN` instead of reading a directory from disk, so the open only ever touches
+/// memory. The fast path takes just the plain case: no link anywhere on the path
+/// (`RESOLVE_NO_SYMLINKS`), beneath the root (`RESOLVE_BENEATH`), a regular file. It looks
+/// before it opens (an `O_PATH` handle and its `statx`), so a device or FIFO is never opened
+/// here, and `O_NONBLOCK` turns a file held by a lease into `EAGAIN` instead of a wait.
+fn open_cached(root: &Path, path: &VirtualPath) -> Option<(File, u64)> {
+    use rustix::fs::{ResolveFlags, openat2};
+    if !OPENAT2_CACHED_USABLE.load(Ordering::Relaxed) || path.segments().is_empty() {
+        return None;
+    }
+    for segment in path.segments() {
+        check_segment(segment).ok()?;
+    }
+    let root_fd = match openat2(
+        rustix::fs::CWD,
+        root,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::CACHED,
+    ) {
+        Ok(fd) => fd,
+        Err(rustix::io::Errno::NOSYS | rustix::io::Errno::INVAL) => {
+            OPENAT2_CACHED_USABLE.store(false, Ordering::Relaxed);
+            return None;
+        }
+        Err(_) => return None,
+    };
+    let rel = path.segments().join("/");
+    let resolve = ResolveFlags::BENEATH
+        | ResolveFlags::NO_SYMLINKS
+        | ResolveFlags::NO_MAGICLINKS
+        | ResolveFlags::CACHED;
+    let open = |flags: OFlags| {
+        openat2(
+            &root_fd,
+            rel.as_str(),
+            flags | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+            resolve,
+        )
+    };
+    let identity = |fd: &OwnedFd| {
+        let st = rustix::fs::statx(
+            fd,
+            "",
+            AtFlags::EMPTY_PATH,
+            StatxFlags::TYPE | StatxFlags::INO | StatxFlags::SIZE,
+        )
+        .ok()?;
+        let regular = u32::from(st.stx_mode) & libc::S_IFMT == libc::S_IFREG;
+        regular.then_some((
+            (st.stx_dev_major, st.stx_dev_minor, st.stx_ino),
+            st.stx_size,
+        ))
+    };
+    let (seen, _) = identity(&open(OFlags::PATH).ok()?)?;
+    let fd = open(OFlags::RDONLY | OFlags::NOCTTY | OFlags::NONBLOCK).ok()?;
+    let (opened, size) = identity(&fd)?;
+    // Replaced between the look and the open: let the slow path decide.
+    (opened == seen).then(|| (File::from(fd), size))
 }
 
 /// The canonical root; `NotFound` when it is missing or not a directory.
@@ -1027,6 +1108,62 @@ mod tests {
             StorageErrorKind::PermissionDenied
         );
         drop(socket);
+    }
+
+    /// The non-blocking open takes only plain, cached, regular files beneath the root and
+    /// leaves everything else to the blocking path, which still serves it as before.
+    #[tokio::test]
+    async fn cached_open_takes_only_the_plain_case() {
+        let f = fixture();
+        // A first stat puts the names in the kernel's lookup cache.
+        for name in [
+            "file.txt",
+            "dir/inner.txt",
+            "dir",
+            "secret",
+            "out/secret.txt",
+        ] {
+            let _ = fs::symlink_metadata(f.root.join(name));
+        }
+        let (mut file, size) = open_cached(&f.root, &vp("dir/inner.txt")).expect("plain file");
+        assert_eq!(size, 5);
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut file, &mut text).unwrap();
+        assert_eq!(text, "inner");
+        // A directory, a link (even one leading inside), a path through a link, a missing
+        // name, the root itself: not here.
+        symlink(f.root.join("file.txt"), f.root.join("inside")).unwrap();
+        for path in ["dir", "inside", "secret", "out/secret.txt", "missing.txt"] {
+            assert!(open_cached(&f.root, &vp(path)).is_none(), "{path}");
+        }
+        assert!(open_cached(&f.root, &VirtualPath::root()).is_none());
+        // The blocking path still serves the link inside and refuses the one outside.
+        assert_eq!(read_all(&f.storage, "inside", 0).await.0, b"hello world");
+        assert_eq!(
+            kind(f.storage.open_read(&vp("secret"), 0).await),
+            StorageErrorKind::NameNotAllowed
+        );
+    }
+
+    /// A FIFO is looked at, never opened (opening one for reading waits for a writer).
+    #[tokio::test]
+    async fn cached_open_never_opens_a_fifo() {
+        let f = fixture();
+        let fifo = f.root.join("pipe");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        let _ = fs::symlink_metadata(&fifo);
+        assert!(open_cached(&f.root, &vp("pipe")).is_none());
+        assert_eq!(
+            kind(f.storage.open_read(&vp("pipe"), 0).await),
+            StorageErrorKind::NotFound
+        );
     }
 
     #[tokio::test]
