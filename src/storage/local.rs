@@ -629,9 +629,12 @@ impl Listing {
     /// many were delivered.
     ///
     /// `statx` per entry is most of a listing's time, all of it in the kernel: once a
-    /// directory proves larger than one batch, a second thread inspects every other batch,
-    /// so two run at once. Entries then arrive interleaved by batch; listings have no order
-    /// anyway (the directory's own order is arbitrary).
+    /// directory proves larger than one batch, a second thread inspects batches too. The
+    /// reader queues a batch for the helper when the helper's one-batch queue is free and
+    /// inspects it itself otherwise, so the helper never waits while the reader also pays
+    /// for `getdents` (strict alternation left the reader ~50% more work and the listing
+    /// ~20% slower). Entries arrive interleaved by batch; listings have no order anyway (the
+    /// directory's own order is arbitrary).
     fn fill(&self, tx: &mpsc::Sender<Result<Vec<Entry>, StorageError>>) -> usize {
         let mut dir = match Dir::read_from(&self.fd) {
             Ok(dir) => dir,
@@ -641,10 +644,10 @@ impl Listing {
             }
         };
         let sent = AtomicUsize::new(0);
-        let deliver = |names: Vec<CString>| -> bool {
+        let deliver = |base: &OwnedFd, names: Vec<CString>| -> bool {
             let batch: Vec<Entry> = names
                 .into_iter()
-                .filter_map(|name| self.entry(name))
+                .filter_map(|name| self.entry(base, name))
                 .collect();
             let len = batch.len();
             // The reader went away (transfer aborted): stop reading the directory.
@@ -664,7 +667,7 @@ impl Listing {
                     Err(e) => {
                         drop(helper.take());
                         // What was read goes first, then the error (the transfer ends 451).
-                        if deliver(std::mem::take(&mut names)) {
+                        if deliver(&self.fd, std::mem::take(&mut names)) {
                             let _ = tx.blocking_send(Err(map_io(e.into())));
                         }
                         return;
@@ -673,33 +676,57 @@ impl Listing {
                 if names.len() < LIST_BATCH {
                     continue;
                 }
-                let full = std::mem::replace(&mut names, Vec::with_capacity(LIST_BATCH));
+                let mut full = std::mem::replace(&mut names, Vec::with_capacity(LIST_BATCH));
                 batches += 1;
-                if batches.is_multiple_of(2) && *PARALLEL_STAT_ENABLED {
-                    let helper = helper.get_or_insert_with(|| {
-                        let (hand, take) = std_mpsc::sync_channel::<Vec<CString>>(1);
-                        let deliver = &deliver;
-                        scope.spawn(move || {
-                            for names in take {
-                                if !deliver(names) {
-                                    return;
-                                }
-                            }
-                        });
-                        hand
-                    });
-                    // Fails only when the helper stopped because the reader went away.
-                    if helper.send(full).is_err() {
-                        return;
+                if batches == 2 && *PARALLEL_STAT_ENABLED {
+                    helper = self.spawn_helper(scope, &deliver);
+                }
+                if let Some(hand) = &helper {
+                    match hand.try_send(full) {
+                        Ok(()) => continue,
+                        // The helper has a batch waiting: this thread inspects this one.
+                        Err(std_mpsc::TrySendError::Full(back)) => full = back,
+                        // The helper stopped because the reader went away.
+                        Err(std_mpsc::TrySendError::Disconnected(_)) => return,
                     }
-                } else if !deliver(full) {
+                }
+                if !deliver(&self.fd, full) {
                     return;
                 }
             }
             drop(helper);
-            deliver(names);
+            deliver(&self.fd, names);
         });
         sent.into_inner()
+    }
+
+    /// Starts the second `statx` thread, on a descriptor of its own: on a shared one every
+    /// `statx` of both threads bumps the same open file's reference count. `None` (the reader
+    /// then inspects every batch) when the directory cannot be opened again.
+    fn spawn_helper<'scope, 'env, F>(
+        &'env self,
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        deliver: &'env F,
+    ) -> Option<std_mpsc::SyncSender<Vec<CString>>>
+    where
+        F: Fn(&OwnedFd, Vec<CString>) -> bool + Sync,
+    {
+        let base = rustix::fs::openat(
+            &self.fd,
+            ".",
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .ok()?;
+        let (hand, take) = std_mpsc::sync_channel::<Vec<CString>>(1);
+        scope.spawn(move || {
+            for names in take {
+                if !deliver(&base, names) {
+                    return;
+                }
+            }
+        });
+        Some(hand)
     }
 
     /// One listing entry, or `None` for what listings leave out (see the module
@@ -707,10 +734,10 @@ impl Listing {
     /// than files and directories, links leading outside the root. An entry that vanished or
     /// cannot be inspected is left out too (it raced with a delete, or the file system
     /// refuses to say what it is).
-    fn entry(&self, name: CString) -> Option<Entry> {
+    fn entry(&self, base: &OwnedFd, name: CString) -> Option<Entry> {
         check_segment(name.to_str().ok()?).ok()?;
         let st = match rustix::fs::statx(
-            &self.fd,
+            base,
             &name,
             AtFlags::SYMLINK_NOFOLLOW,
             StatxFlags::TYPE
