@@ -11,6 +11,7 @@ mod floor;
 mod ftp;
 mod http;
 mod json;
+mod list_floor;
 mod scenarios;
 
 use std::net::SocketAddr;
@@ -146,6 +147,19 @@ enum Command {
         /// Or after this many seconds.
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
+    },
+    /// The listing floor: getdents + one statx per entry of DIR (a local path), on one
+    /// thread or several, with no FTP at all; median of REPEAT passes.
+    ListFloor {
+        /// The folder, as a local path.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Threads inspecting the entries (the names are read first, by one).
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        /// Passes.
+        #[arg(long, default_value_t = 7)]
+        repeat: usize,
     },
     /// connect + greeting + USER/PASS + QUIT in a loop with one account.
     Churn {
@@ -317,6 +331,7 @@ fn describe(c: &Command) -> (&'static str, String, u64) {
         ),
         Command::SmallRetr { server, .. } => ("small-retr", server.label.clone(), server.timeout),
         Command::SmallFloor { .. } => ("small-floor", "loopback".to_string(), 900),
+        Command::ListFloor { threads, .. } => ("list-floor", format!("{threads} threads"), 900),
         Command::Churn { server, .. } => ("churn", server.label.clone(), server.timeout),
         Command::IdleSessions { server, hold, .. } => (
             "idle-sessions",
@@ -353,6 +368,11 @@ async fn run(c: Command) -> anyhow::Result<Obj> {
             count,
             seconds,
         } => scenarios::small_retr(&server.target(), &dir, files, workers, count, seconds).await,
+        Command::ListFloor {
+            dir,
+            threads,
+            repeat,
+        } => tokio::task::spawn_blocking(move || list_floor::run(&dir, threads, repeat)).await?,
         Command::SmallFloor {
             size,
             workers,
