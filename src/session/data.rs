@@ -718,8 +718,13 @@ async fn send_lines<S: AsyncWrite + Unpin>(
     let mut batch = Vec::with_capacity(64 * 1024);
     loop {
         let done = match lines.recv().await {
-            Some(Ok(line)) => {
-                batch.extend_from_slice(&line);
+            // A chunk large enough to write on its own is not copied first.
+            Some(Ok(chunk)) if batch.is_empty() && chunk.len() >= 60 * 1024 => {
+                batch = chunk;
+                false
+            }
+            Some(Ok(chunk)) => {
+                batch.extend_from_slice(&chunk);
                 false
             }
             Some(Err(e)) => return Err(TransferOutcome::Storage(e)),

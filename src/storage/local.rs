@@ -547,7 +547,9 @@ fn check_segment(segment: &str) -> Result<(), StorageError> {
         || segment == "."
         || segment == ".."
         || segment.contains('/')
-        || segment.chars().any(char::is_control)
+        // Printable ASCII (nearly every name) needs no decoding to rule out controls.
+        || (!segment.bytes().all(|b| (0x20..0x7f).contains(&b))
+            && segment.chars().any(char::is_control))
     {
         Err(StorageError::new(StorageErrorKind::NameNotAllowed))
     } else {
@@ -735,7 +737,9 @@ impl Listing {
     /// cannot be inspected is left out too (it raced with a delete, or the file system
     /// refuses to say what it is).
     fn entry(&self, base: &OwnedFd, name: CString) -> Option<Entry> {
-        check_segment(name.to_str().ok()?).ok()?;
+        // One UTF-8 check, and the name's buffer becomes the entry's.
+        let name = name.into_string().ok()?;
+        check_segment(&name).ok()?;
         let st = match rustix::fs::statx(
             base,
             &name,
@@ -752,7 +756,6 @@ impl Listing {
                 return None;
             }
         };
-        let name = name.into_string().ok()?;
         let mode = u32::from(st.stx_mode);
         let (kind, size) = match mode & libc::S_IFMT {
             libc::S_IFDIR => (EntryKind::Dir, 0),
