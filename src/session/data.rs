@@ -96,8 +96,14 @@ pub enum Payload {
         /// The file and start offset for `splice` (clear-text binary transfers).
         direct: Option<(std::fs::File, u64)>,
     },
-    /// Send listing lines produced by a task (each already CRLF-terminated).
-    Lines(mpsc::Receiver<Result<Vec<u8>, StorageError>>),
+    /// Send listing lines: `head` first, then the chunks of `rest` as they come (all
+    /// CRLF-terminated).
+    Lines {
+        /// Lines known before the listing starts (virtual directories, a single file).
+        head: Vec<u8>,
+        /// The rest, produced while the directory is read.
+        rest: mpsc::Receiver<Result<Vec<u8>, StorageError>>,
+    },
 }
 
 /// How a transfer ended.
@@ -333,7 +339,7 @@ async fn move_payload<S: AsyncRead + AsyncWrite + Unpin>(
     let result = match payload {
         Payload::Download { reader, ascii, .. } => send(reader, stream, ascii, idle, handle).await,
         Payload::Upload { writer, ascii, .. } => receive(stream, writer, ascii, idle, handle).await,
-        Payload::Lines(lines) => send_lines(lines, stream, idle, handle).await,
+        Payload::Lines { head, rest } => send_lines(head, rest, stream, idle, handle).await,
     };
     match result {
         Ok(bytes) => {
@@ -709,13 +715,15 @@ async fn receive<S: AsyncRead + Unpin>(
 }
 
 async fn send_lines<S: AsyncWrite + Unpin>(
+    head: Vec<u8>,
     mut lines: mpsc::Receiver<Result<Vec<u8>, StorageError>>,
     stream: &mut S,
     idle: Duration,
     handle: &SessionHandle,
 ) -> Result<u64, TransferOutcome> {
     let mut total = 0u64;
-    let mut batch = Vec::with_capacity(64 * 1024);
+    let mut batch = head;
+    batch.reserve(64 * 1024);
     loop {
         let done = match lines.recv().await {
             // A chunk large enough to write on its own is not copied first.

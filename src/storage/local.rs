@@ -58,7 +58,8 @@ use wharf_proto::VirtualPath;
 use wharf_proto::listing::{Entry, EntryKind};
 
 use super::{
-    EntryReceiver, ReadHandle, Storage, StorageError, StorageErrorKind, WriteHandle, WriteMode,
+    EntryReceiver, LineReceiver, LineWriters, ReadHandle, Storage, StorageError, StorageErrorKind,
+    WriteHandle, WriteMode, format_lines,
 };
 use crate::limits::{LIST_BATCH, LIST_CHANNEL_DEPTH};
 
@@ -77,6 +78,19 @@ impl LocalStorage {
     /// The configured root (as given, not canonicalised).
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Opens the directory `path` for listing (`WrongKind` for anything else).
+    async fn open_listing(&self, path: &VirtualPath) -> Result<Listing, StorageError> {
+        self.run(path, |root, path| {
+            let loc = locate(root, path)?;
+            let (target, meta) = loc.object()?;
+            if !meta.is_dir() {
+                return Err(StorageError::new(StorageErrorKind::WrongKind));
+            }
+            Listing::open(target, loc.root.clone())
+        })
+        .await
     }
 
     /// Runs `f(root, path)` on the blocking pool.
@@ -104,20 +118,36 @@ impl Storage for LocalStorage {
     }
 
     async fn list(&self, path: &VirtualPath) -> Result<EntryReceiver, StorageError> {
-        let listing = self
-            .run(path, |root, path| {
-                let loc = locate(root, path)?;
-                let (target, meta) = loc.object()?;
-                if !meta.is_dir() {
-                    return Err(StorageError::new(StorageErrorKind::WrongKind));
-                }
-                Listing::open(target, loc.root.clone())
-            })
-            .await?;
+        let listing = self.open_listing(path).await?;
         let (tx, rx) = mpsc::channel(LIST_CHANNEL_DEPTH);
         // Not awaited: the task fills the bounded channel as the reader drains it and stops
         // when the receiver is dropped.
-        tokio::task::spawn_blocking(move || listing.fill(&tx));
+        tokio::task::spawn_blocking(move || {
+            listing.fill(&tx, &|| {
+                Box::new(|batch| (!batch.is_empty()).then_some(batch))
+            })
+        });
+        Ok(rx)
+    }
+
+    /// Formats on the threads that inspect the entries: no hop to a formatting task per
+    /// batch, and the formatting is shared by both threads of a large directory.
+    async fn list_lines(
+        &self,
+        path: &VirtualPath,
+        writers: LineWriters,
+    ) -> Result<LineReceiver, StorageError> {
+        let listing = self.open_listing(path).await?;
+        let (tx, rx) = mpsc::channel(LIST_CHANNEL_DEPTH);
+        tokio::task::spawn_blocking(move || {
+            listing.fill(&tx, &|| {
+                let mut write = writers();
+                Box::new(move |batch| {
+                    let lines = format_lines(&batch, &mut write);
+                    (!lines.is_empty()).then_some(lines)
+                })
+            })
+        });
         Ok(rx)
     }
 
@@ -600,6 +630,10 @@ fn entry_from_metadata(name: &str, meta: &Metadata) -> Option<Entry> {
     })
 }
 
+/// What a listing thread makes of a batch of entries before sending it (`None`: nothing
+/// to send): the entries themselves, or their listing lines. Each thread has its own.
+type Converter<T> = Box<dyn FnMut(Vec<Entry>) -> Option<T> + Send>;
+
 /// A directory opened for listing: read with `getdents` and inspected with `statx`
 /// relative to the directory's descriptor (no path walk from the root per entry, one
 /// allocation per entry: its name).
@@ -637,7 +671,11 @@ impl Listing {
     /// for `getdents` (strict alternation left the reader ~50% more work and the listing
     /// ~20% slower). Entries arrive interleaved by batch; listings have no order anyway (the
     /// directory's own order is arbitrary).
-    fn fill(&self, tx: &mpsc::Sender<Result<Vec<Entry>, StorageError>>) -> usize {
+    fn fill<T: Send>(
+        &self,
+        tx: &mpsc::Sender<Result<T, StorageError>>,
+        converter: &(dyn Fn() -> Converter<T> + Sync),
+    ) -> usize {
         let mut dir = match Dir::read_from(&self.fd) {
             Ok(dir) => dir,
             Err(e) => {
@@ -646,19 +684,22 @@ impl Listing {
             }
         };
         let sent = AtomicUsize::new(0);
-        let deliver = |base: &OwnedFd, names: Vec<CString>| -> bool {
+        let deliver = |base: &OwnedFd, convert: &mut Converter<T>, names: Vec<CString>| -> bool {
             let batch: Vec<Entry> = names
                 .into_iter()
                 .filter_map(|name| self.entry(base, name))
                 .collect();
             let len = batch.len();
             // The reader went away (transfer aborted): stop reading the directory.
-            if len > 0 && tx.blocking_send(Ok(batch)).is_err() {
+            if let Some(message) = convert(batch)
+                && tx.blocking_send(Ok(message)).is_err()
+            {
                 return false;
             }
             sent.fetch_add(len, Ordering::Relaxed);
             true
         };
+        let mut convert = converter();
         std::thread::scope(|scope| {
             let mut helper: Option<std_mpsc::SyncSender<Vec<CString>>> = None;
             let mut names = Vec::with_capacity(LIST_BATCH);
@@ -669,7 +710,7 @@ impl Listing {
                     Err(e) => {
                         drop(helper.take());
                         // What was read goes first, then the error (the transfer ends 451).
-                        if deliver(&self.fd, std::mem::take(&mut names)) {
+                        if deliver(&self.fd, &mut convert, std::mem::take(&mut names)) {
                             let _ = tx.blocking_send(Err(map_io(e.into())));
                         }
                         return;
@@ -681,7 +722,7 @@ impl Listing {
                 let mut full = std::mem::replace(&mut names, Vec::with_capacity(LIST_BATCH));
                 batches += 1;
                 if batches == 2 && *PARALLEL_STAT_ENABLED {
-                    helper = self.spawn_helper(scope, &deliver);
+                    helper = self.spawn_helper(scope, &deliver, converter);
                 }
                 if let Some(hand) = &helper {
                     match hand.try_send(full) {
@@ -692,12 +733,12 @@ impl Listing {
                         Err(std_mpsc::TrySendError::Disconnected(_)) => return,
                     }
                 }
-                if !deliver(&self.fd, full) {
+                if !deliver(&self.fd, &mut convert, full) {
                     return;
                 }
             }
             drop(helper);
-            deliver(&self.fd, names);
+            deliver(&self.fd, &mut convert, names);
         });
         sent.into_inner()
     }
@@ -705,13 +746,15 @@ impl Listing {
     /// Starts the second `statx` thread, on a descriptor of its own: on a shared one every
     /// `statx` of both threads bumps the same open file's reference count. `None` (the reader
     /// then inspects every batch) when the directory cannot be opened again.
-    fn spawn_helper<'scope, 'env, F>(
+    fn spawn_helper<'scope, 'env, T, F>(
         &'env self,
         scope: &'scope std::thread::Scope<'scope, 'env>,
         deliver: &'env F,
+        converter: &'env (dyn Fn() -> Converter<T> + Sync),
     ) -> Option<std_mpsc::SyncSender<Vec<CString>>>
     where
-        F: Fn(&OwnedFd, Vec<CString>) -> bool + Sync,
+        T: Send,
+        F: Fn(&OwnedFd, &mut Converter<T>, Vec<CString>) -> bool + Sync,
     {
         let base = rustix::fs::openat(
             &self.fd,
@@ -722,8 +765,9 @@ impl Listing {
         .ok()?;
         let (hand, take) = std_mpsc::sync_channel::<Vec<CString>>(1);
         scope.spawn(move || {
+            let mut convert = converter();
             for names in take {
-                if !deliver(&base, names) {
+                if !deliver(&base, &mut convert, names) {
                     return;
                 }
             }
@@ -808,9 +852,11 @@ where
 mod tests {
     use std::fs::File;
     use std::os::unix::fs::symlink;
+    use std::sync::Arc;
 
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+    use super::super::LineWriter;
     use super::*;
 
     /// A root with `dir/inner.txt`, `file.txt`, and a sibling "outside" folder holding a
@@ -1525,6 +1571,40 @@ mod tests {
         assert!(seen.iter().all(|s| *s));
     }
 
+    /// A directory of several batches is formatted on both listing threads, each with a
+    /// writer of its own, and every entry comes out exactly once.
+    #[tokio::test]
+    async fn list_lines_formats_every_entry_once_with_a_writer_per_thread() {
+        let count = LIST_BATCH * 6 + 7;
+        let tmp = tempfile::tempdir().unwrap();
+        fs::create_dir(tmp.path().join("big")).unwrap();
+        for i in 0..count {
+            fs::write(tmp.path().join(format!("big/f{i:06}")), b"").unwrap();
+        }
+        let storage = LocalStorage::new(tmp.path().to_path_buf());
+        let made = Arc::new(AtomicUsize::new(0));
+        let counter = made.clone();
+        let writers: LineWriters = Arc::new(move || -> LineWriter {
+            counter.fetch_add(1, Ordering::Relaxed);
+            Box::new(|e: &Entry, out: &mut String| out.push_str(&e.name))
+        });
+        let mut rx = storage.list_lines(&vp("big"), writers).await.unwrap();
+        let mut text = Vec::new();
+        while let Some(chunk) = rx.recv().await {
+            let chunk = chunk.unwrap();
+            assert!(!chunk.is_empty() && chunk.ends_with(b"\r\n"));
+            text.extend_from_slice(&chunk);
+        }
+        let text = String::from_utf8(text).unwrap();
+        let mut names: Vec<&str> = text.split_terminator("\r\n").collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), count);
+        assert_eq!(names.first(), Some(&"f000000"));
+        let expected = if *PARALLEL_STAT_ENABLED { 2 } else { 1 };
+        assert_eq!(made.load(Ordering::Relaxed), expected);
+    }
+
     #[tokio::test]
     async fn the_producer_stays_bounded_and_stops_when_the_reader_leaves() {
         let total = LIST_CHANNEL_DEPTH * LIST_BATCH * 4;
@@ -1535,7 +1615,11 @@ mod tests {
         let root = fs::canonicalize(tmp.path()).unwrap();
         let listing = Listing::open(&root, root.clone()).unwrap();
         let (tx, mut rx) = mpsc::channel(LIST_CHANNEL_DEPTH);
-        let producer = tokio::task::spawn_blocking(move || listing.fill(&tx));
+        let producer = tokio::task::spawn_blocking(move || {
+            listing.fill(&tx, &|| {
+                Box::new(|batch| (!batch.is_empty()).then_some(batch))
+            })
+        });
         assert!(rx.recv().await.unwrap().is_ok());
         // Let the producer fill the channel and block on it.
         tokio::time::sleep(Duration::from_millis(100)).await;

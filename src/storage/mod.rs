@@ -10,6 +10,7 @@ pub mod vdirs;
 use std::fmt;
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use async_trait::async_trait;
@@ -108,6 +109,34 @@ pub enum WriteMode {
 /// produced as the directory is read (never all in memory).
 pub type EntryReceiver = mpsc::Receiver<Result<Vec<Entry>, StorageError>>;
 
+/// Appends the listing line of an entry (without its line end) to the buffer, or nothing to
+/// leave the entry out. It may keep state between entries (the last date text), so each
+/// thread that formats has its own.
+pub type LineWriter = Box<dyn FnMut(&Entry, &mut String) + Send>;
+
+/// Makes a [`LineWriter`] for each thread that formats.
+pub type LineWriters = Arc<dyn Fn() -> LineWriter + Send + Sync>;
+
+/// A directory listing as text: chunks of whole CRLF-terminated lines, one per batch of
+/// entries (none empty), produced as the directory is read.
+pub type LineReceiver = mpsc::Receiver<Result<Vec<u8>, StorageError>>;
+
+/// The lines `write` makes for `entries`, each ended by CRLF, in one buffer.
+pub fn format_lines<'a>(
+    entries: impl IntoIterator<Item = &'a Entry>,
+    write: &mut dyn FnMut(&Entry, &mut String),
+) -> Vec<u8> {
+    let mut chunk = String::with_capacity(crate::limits::LIST_BATCH * 80);
+    for entry in entries {
+        let before = chunk.len();
+        write(entry, &mut chunk);
+        if chunk.len() > before {
+            chunk.push_str("\r\n");
+        }
+    }
+    chunk.into_bytes()
+}
+
 /// A readable file positioned at the requested offset.
 pub struct ReadHandle {
     /// The bytes, from the requested offset.
@@ -158,6 +187,26 @@ impl AsyncWrite for WriteHandle {
     }
 }
 
+/// Formats a stream of entry batches into listing lines on a task of its own (one writer);
+/// it stops at the first error, which it passes on, or when the receiver goes away.
+pub fn lines_on_a_task(mut entries: EntryReceiver, writers: LineWriters) -> LineReceiver {
+    let (tx, rx) = mpsc::channel(crate::limits::LIST_CHANNEL_DEPTH);
+    tokio::spawn(async move {
+        let mut write = writers();
+        while let Some(item) = entries.recv().await {
+            let chunk = item.map(|batch| format_lines(&batch, &mut write));
+            if matches!(&chunk, Ok(lines) if lines.is_empty()) {
+                continue;
+            }
+            let failed = chunk.is_err();
+            if tx.send(chunk).await.is_err() || failed {
+                return;
+            }
+        }
+    });
+    rx
+}
+
 /// A storage back-end. Paths are relative to the back-end's own root (`/` is the root).
 #[async_trait]
 pub trait Storage: Send + Sync + fmt::Debug {
@@ -165,6 +214,16 @@ pub trait Storage: Send + Sync + fmt::Debug {
     async fn metadata(&self, path: &VirtualPath) -> Result<Entry, StorageError>;
     /// Entries of a directory (no `.` or `..`), streamed.
     async fn list(&self, path: &VirtualPath) -> Result<EntryReceiver, StorageError>;
+    /// A directory's listing as text, streamed; `writers` makes one line writer for each
+    /// thread that formats. This default formats [`Storage::list`]'s batches on a task of its
+    /// own; a back-end that inspects entries on several threads formats them there instead.
+    async fn list_lines(
+        &self,
+        path: &VirtualPath,
+        writers: LineWriters,
+    ) -> Result<LineReceiver, StorageError> {
+        Ok(lines_on_a_task(self.list(path).await?, writers))
+    }
     /// Opens a file for reading from `offset`.
     async fn open_read(&self, path: &VirtualPath, offset: u64) -> Result<ReadHandle, StorageError>;
     /// Opens a file for writing.
@@ -189,4 +248,51 @@ pub trait Storage: Send + Sync + fmt::Debug {
     /// Sets the modification time (MFMT), Unix seconds.
     async fn set_modified(&self, path: &VirtualPath, unix_seconds: i64)
     -> Result<(), StorageError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use wharf_proto::listing::EntryKind;
+
+    use super::*;
+
+    fn file(name: &str) -> Entry {
+        Entry {
+            name: name.to_string(),
+            kind: EntryKind::File,
+            size: 1,
+            modified: 0,
+            mode: 0o644,
+            nlink: 1,
+        }
+    }
+
+    fn names_only() -> LineWriters {
+        Arc::new(|| -> LineWriter {
+            Box::new(|e: &Entry, out: &mut String| {
+                if !e.name.starts_with('.') {
+                    out.push_str(&e.name);
+                }
+            })
+        })
+    }
+
+    #[tokio::test]
+    async fn lines_on_a_task_formats_batches_skips_empty_ones_and_stops_at_an_error() {
+        let (tx, rx) = mpsc::channel(4);
+        tx.send(Ok(vec![file("a"), file(".hidden"), file("b")]))
+            .await
+            .unwrap();
+        tx.send(Ok(vec![file(".only-hidden")])).await.unwrap();
+        tx.send(Err(StorageError::new(StorageErrorKind::Local)))
+            .await
+            .unwrap();
+        tx.send(Ok(vec![file("after")])).await.unwrap();
+        drop(tx);
+        let mut lines = lines_on_a_task(rx, names_only());
+        assert_eq!(lines.recv().await.unwrap().unwrap(), b"a\r\nb\r\n");
+        let err = lines.recv().await.unwrap().unwrap_err();
+        assert_eq!(err.kind, StorageErrorKind::Local);
+        assert!(lines.recv().await.is_none());
+    }
 }

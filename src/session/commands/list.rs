@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 use std::io;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
@@ -18,10 +18,9 @@ use super::super::data::{Payload, TransferContext};
 use super::super::{Flow, Session};
 use super::fileops::resolve_or_reply;
 use crate::auth::Permission;
-use crate::limits::{LIST_BATCH, LIST_CHANNEL_DEPTH};
 use crate::registry::TransferDirection;
-use crate::storage::StorageError;
 use crate::storage::vdirs::Resolved;
+use crate::storage::{LineReceiver, LineWriter, LineWriters, format_lines};
 
 /// LIST or NLST.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,63 +88,58 @@ impl Session {
             .collect()
     }
 
-    /// Starts streaming entries of `r` (a directory, or a single file) as lines made by
-    /// `format`, which appends one line (without its end) for an entry, or nothing to leave
-    /// the entry out. Each message is a chunk of whole CRLF-terminated lines, one per
-    /// storage batch.
+    /// Starts streaming the listing of `r` (a directory, or a single file): the lines for the
+    /// virtual directories shown here, and a stream of chunks of lines for the rest. Each
+    /// writer `writers` makes appends one line (without its end) for an entry, or nothing to
+    /// leave the entry out; the storage formats on the threads that read the directory.
     async fn stream_listing(
         &self,
         client_path: &VirtualPath,
         r: &Resolved,
-        mut format: impl FnMut(&Entry, &mut String) + Send + 'static,
-    ) -> Result<mpsc::Receiver<Result<Vec<u8>, StorageError>>, Reply> {
+        writers: LineWriters,
+    ) -> Result<(Vec<u8>, LineReceiver), Reply> {
         let entry = r
             .storage
             .metadata(&r.rel)
             .await
             .map_err(|e| self.storage_error(&e))?;
-        let (tx, rx) = mpsc::channel(LIST_CHANNEL_DEPTH);
         if entry.kind != EntryKind::Dir {
             let mut single = entry;
             single.name = client_path.file_name().unwrap_or_default().to_string();
-            let _ = tx.send(Ok(format_lines([&single], &mut format))).await;
-            return Ok(rx);
+            let (_, none) = mpsc::channel(1);
+            return Ok((format_lines([&single], &mut writers()), none));
         }
-        let mut entries = r
+        let virtual_entries = self.virtual_entries(client_path);
+        let head = format_lines(&virtual_entries, &mut writers());
+        // A virtual directory hides a physical entry of the same name.
+        let writers = if virtual_entries.is_empty() {
+            writers
+        } else {
+            let shown: Arc<HashSet<String>> =
+                Arc::new(virtual_entries.into_iter().map(|e| e.name).collect());
+            Arc::new(move || -> LineWriter {
+                let mut write = writers();
+                let shown = shown.clone();
+                Box::new(move |e: &Entry, out: &mut String| {
+                    if !shown.contains(&e.name) {
+                        write(e, out);
+                    }
+                })
+            })
+        };
+        let rest = r
             .storage
-            .list(&r.rel)
+            .list_lines(&r.rel, writers)
             .await
             .map_err(|e| self.storage_error(&e))?;
-        let virtual_entries = self.virtual_entries(client_path);
-        tokio::spawn(async move {
-            let shown: HashSet<String> = virtual_entries.iter().map(|e| e.name.clone()).collect();
-            if !virtual_entries.is_empty()
-                && tx
-                    .send(Ok(format_lines(&virtual_entries, &mut format)))
-                    .await
-                    .is_err()
-            {
-                return;
-            }
-            while let Some(item) = entries.recv().await {
-                let chunk = item.map(|batch| {
-                    let physical = batch.iter().filter(|e| !shown.contains(&e.name));
-                    format_lines(physical, &mut format)
-                });
-                let failed = chunk.is_err();
-                if tx.send(chunk).await.is_err() || failed {
-                    return;
-                }
-            }
-        });
-        Ok(rx)
+        Ok((head, rest))
     }
 
     async fn start_listing(
         &mut self,
         verb: &'static str,
         client_path: VirtualPath,
-        lines: mpsc::Receiver<Result<Vec<u8>, StorageError>>,
+        (head, rest): (Vec<u8>, LineReceiver),
     ) -> io::Result<Flow> {
         let Some(params) = self.take_data_params().await? else {
             return Ok(Flow::Continue);
@@ -156,7 +150,7 @@ impl Session {
             params,
             opening,
             (TransferDirection::Download, None),
-            Payload::Lines(lines),
+            Payload::Lines { head, rest },
             context,
         )
         .await
@@ -184,26 +178,27 @@ impl Session {
             }
             None => (client_path, r),
         };
-        let keep = move |e: &Entry| pattern.as_deref().is_none_or(|p| glob_match(p, &e.name));
-        let mut writer = ListWriter::new(self.list_format());
-        let lines = match kind {
-            ListKind::List => {
-                self.stream_listing(&client_path, &r, move |e, out| {
-                    if keep(e) {
-                        writer.write(e, out);
-                    }
-                })
-                .await
-            }
-            ListKind::Nlst => {
-                self.stream_listing(&client_path, &r, move |e, out| {
+        let format = self.list_format();
+        let writers: LineWriters = Arc::new(move || -> LineWriter {
+            let pattern = pattern.clone();
+            let keep = move |e: &Entry| pattern.as_deref().is_none_or(|p| glob_match(p, &e.name));
+            match kind {
+                ListKind::List => {
+                    let mut writer = ListWriter::new(format);
+                    Box::new(move |e: &Entry, out: &mut String| {
+                        if keep(e) {
+                            writer.write(e, out);
+                        }
+                    })
+                }
+                ListKind::Nlst => Box::new(move |e: &Entry, out: &mut String| {
                     if keep(e) {
                         out.push_str(&e.name);
                     }
-                })
-                .await
+                }),
             }
-        };
+        });
+        let lines = self.stream_listing(&client_path, &r, writers).await;
         match lines {
             Ok(lines) => {
                 self.start_listing(
@@ -239,12 +234,12 @@ impl Session {
         }
         let facts = self.mlst_facts;
         let access = self.access_at(&r.site_path);
-        match self
-            .stream_listing(&client_path, &r, move |e, out| {
+        let writers: LineWriters = Arc::new(move || -> LineWriter {
+            Box::new(move |e: &Entry, out: &mut String| {
                 out.push_str(&mlsx_line(e, &facts, access, None));
             })
-            .await
-        {
+        });
+        match self.stream_listing(&client_path, &r, writers).await {
             Ok(lines) => self.start_listing("MLSD", client_path, lines).await,
             Err(reply) => self.send(reply).await,
         }
@@ -275,20 +270,24 @@ impl Session {
     /// STAT with a path: the LIST lines over the control connection (213), streamed.
     pub(in crate::session) async fn stat_path(&mut self, arg: &str) -> io::Result<Flow> {
         let (client_path, r) = resolve_or_reply!(self, arg, Permission::Read);
-        let mut writer = ListWriter::new(self.list_format());
+        let format = self.list_format();
         // A leading space keeps every listing line distinct from the end line.
-        let mut lines = match self
-            .stream_listing(&client_path, &r, move |e, out| {
+        let writers: LineWriters = Arc::new(move || -> LineWriter {
+            let mut writer = ListWriter::new(format);
+            Box::new(move |e: &Entry, out: &mut String| {
                 out.push(' ');
                 writer.write(e, out);
             })
-            .await
-        {
+        });
+        let (lines_head, mut lines) = match self.stream_listing(&client_path, &r, writers).await {
             Ok(lines) => lines,
             Err(reply) => return self.send(reply).await,
         };
         let head = format!("213-Status of {client_path}:\r\n");
         self.write_raw(head.as_bytes()).await?;
+        if !lines_head.is_empty() {
+            self.write_raw(&lines_head).await?;
+        }
         while let Some(chunk) = lines.recv().await {
             match chunk {
                 Ok(chunk) => self.write_raw(&chunk).await?,
@@ -339,22 +338,6 @@ fn glob_match(pattern: &str, name: &str) -> bool {
         }
     }
     p[pi..].iter().all(|c| *c == '*')
-}
-
-/// The lines `format` makes for `entries`, each ended by CRLF, in one buffer.
-fn format_lines<'a>(
-    entries: impl IntoIterator<Item = &'a Entry>,
-    format: &mut impl FnMut(&Entry, &mut String),
-) -> Vec<u8> {
-    let mut chunk = String::with_capacity(LIST_BATCH * 80);
-    for entry in entries {
-        let before = chunk.len();
-        format(entry, &mut chunk);
-        if chunk.len() > before {
-            chunk.push_str("\r\n");
-        }
-    }
-    chunk.into_bytes()
 }
 
 #[cfg(test)]
