@@ -37,9 +37,10 @@
 //! The root itself must exist: if it is missing (or not a directory) every operation answers
 //! `NotFound`; creating it is the server's job at start-up.
 //!
-//! File system work runs on tokio's blocking pool, with one exception: `open_read` first tries
-//! `open_cached`, an open that the kernel refuses (`RESOLVE_CACHED`) rather than let wait
-//! for a disk, so it runs on the async worker; anything it does not take goes to the pool.
+//! File system work runs on tokio's blocking pool, with one exception: `open_read`,
+//! `metadata` and the open of a directory to list first try `cached_open`, an open that the
+//! kernel refuses (`RESOLVE_CACHED`) rather than let wait for a disk, so it runs on the async
+//! worker; anything it does not take goes to the pool.
 
 use std::ffi::CString;
 use std::fs::{self, File, Metadata, OpenOptions};
@@ -82,6 +83,16 @@ impl LocalStorage {
 
     /// Opens the directory `path` for listing (`WrongKind` for anything else).
     async fn open_listing(&self, path: &VirtualPath) -> Result<Listing, StorageError> {
+        // O_DIRECTORY refuses anything else before opening it.
+        if let Some(fd) = cached_open(&self.root, path, OFlags::RDONLY | OFlags::DIRECTORY) {
+            return Ok(Listing {
+                fd,
+                place: ListingPlace::Beneath {
+                    root: self.root.clone(),
+                    rel: path.segments().iter().collect(),
+                },
+            });
+        }
         self.run(path, |root, path| {
             let loc = locate(root, path)?;
             let (target, meta) = loc.object()?;
@@ -108,6 +119,9 @@ impl LocalStorage {
 #[async_trait]
 impl Storage for LocalStorage {
     async fn metadata(&self, path: &VirtualPath) -> Result<Entry, StorageError> {
+        if let Some(entry) = metadata_cached(&self.root, path) {
+            return Ok(entry);
+        }
         self.run(path, |root, path| {
             let loc = locate(root, path)?;
             let (_, meta) = loc.object()?;
@@ -431,20 +445,18 @@ fn locate(root: &Path, path: &VirtualPath) -> Result<Located, StorageError> {
 /// open then takes the blocking pool.
 static OPENAT2_CACHED_USABLE: AtomicBool = AtomicBool::new(true);
 
-/// Opens `root/path` for reading right here on the async worker when that cannot block, or
-/// returns `None` to send the open to the blocking pool (`locate` and friends, which stay the
+/// Opens `root/path` with `flags` right here on the async worker when that cannot block, or
+/// returns `None` to send the work to the blocking pool (`locate` and friends, which stay the
 /// authority on confinement and on what each failure means).
 ///
 /// A small-file download spent a quarter of its time on the hand-off to the blocking pool
 /// and back (two thread switches, BENCHMARKS.md). `RESOLVE_CACHED` makes the kernel fail
 /// with `EAGAIN` instead of reading a directory from disk, so the open only ever touches
 /// memory. The fast path takes just the plain case: no link anywhere on the path
-/// (`RESOLVE_NO_SYMLINKS`), beneath the root (`RESOLVE_BENEATH`), a regular file. It looks
-/// before it opens (an `O_PATH` handle and its `statx`), so a device or FIFO is never opened
-/// here, and `O_NONBLOCK` turns a file held by a lease into `EAGAIN` instead of a wait.
-fn open_cached(root: &Path, path: &VirtualPath) -> Option<(File, u64)> {
+/// (`RESOLVE_NO_SYMLINKS`), beneath the root (`RESOLVE_BENEATH`). The root itself is `.`.
+fn cached_open(root: &Path, path: &VirtualPath, flags: OFlags) -> Option<OwnedFd> {
     use rustix::fs::{ResolveFlags, openat2};
-    if !OPENAT2_CACHED_USABLE.load(Ordering::Relaxed) || path.segments().is_empty() {
+    if !OPENAT2_CACHED_USABLE.load(Ordering::Relaxed) {
         return None;
     }
     for segment in path.segments() {
@@ -464,39 +476,85 @@ fn open_cached(root: &Path, path: &VirtualPath) -> Option<(File, u64)> {
         }
         Err(_) => return None,
     };
-    let rel = path.segments().join("/");
-    let resolve = ResolveFlags::BENEATH
-        | ResolveFlags::NO_SYMLINKS
-        | ResolveFlags::NO_MAGICLINKS
-        | ResolveFlags::CACHED;
-    let open = |flags: OFlags| {
-        openat2(
-            &root_fd,
-            rel.as_str(),
-            flags | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::empty(),
-            resolve,
-        )
+    let rel = if path.segments().is_empty() {
+        ".".to_string()
+    } else {
+        path.segments().join("/")
     };
+    openat2(
+        &root_fd,
+        rel.as_str(),
+        flags | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::BENEATH
+            | ResolveFlags::NO_SYMLINKS
+            | ResolveFlags::NO_MAGICLINKS
+            | ResolveFlags::CACHED,
+    )
+    .ok()
+}
+
+/// `statx` of an open descriptor.
+fn statx_fd(fd: &OwnedFd, facts: StatxFlags) -> Option<rustix::fs::Statx> {
+    rustix::fs::statx(fd, "", AtFlags::EMPTY_PATH, facts).ok()
+}
+
+fn is_kind(st: &rustix::fs::Statx, kind: u32) -> bool {
+    u32::from(st.stx_mode) & libc::S_IFMT == kind
+}
+
+/// [`cached_open`] for a download: a regular file only. It looks before it opens (an
+/// `O_PATH` handle and its `statx`), so a device or FIFO is never opened here, and opens
+/// `O_NONBLOCK`, so a file held by a lease gives `EAGAIN` instead of a wait.
+fn open_cached(root: &Path, path: &VirtualPath) -> Option<(File, u64)> {
     let identity = |fd: &OwnedFd| {
-        let st = rustix::fs::statx(
-            fd,
-            "",
-            AtFlags::EMPTY_PATH,
-            StatxFlags::TYPE | StatxFlags::INO | StatxFlags::SIZE,
-        )
-        .ok()?;
-        let regular = u32::from(st.stx_mode) & libc::S_IFMT == libc::S_IFREG;
-        regular.then_some((
+        let st = statx_fd(fd, StatxFlags::TYPE | StatxFlags::INO | StatxFlags::SIZE)?;
+        is_kind(&st, libc::S_IFREG).then_some((
             (st.stx_dev_major, st.stx_dev_minor, st.stx_ino),
             st.stx_size,
         ))
     };
-    let (seen, _) = identity(&open(OFlags::PATH).ok()?)?;
-    let fd = open(OFlags::RDONLY | OFlags::NOCTTY | OFlags::NONBLOCK).ok()?;
+    if path.segments().is_empty() {
+        return None;
+    }
+    let (seen, _) = identity(&cached_open(root, path, OFlags::PATH)?)?;
+    let fd = cached_open(
+        root,
+        path,
+        OFlags::RDONLY | OFlags::NOCTTY | OFlags::NONBLOCK,
+    )?;
     let (opened, size) = identity(&fd)?;
     // Replaced between the look and the open: let the slow path decide.
     (opened == seen).then(|| (File::from(fd), size))
+}
+
+/// [`cached_open`] for `metadata`: a plain file or directory, looked at through an `O_PATH`
+/// handle.
+fn metadata_cached(root: &Path, path: &VirtualPath) -> Option<Entry> {
+    let fd = cached_open(root, path, OFlags::PATH)?;
+    let st = statx_fd(
+        &fd,
+        StatxFlags::TYPE
+            | StatxFlags::MODE
+            | StatxFlags::NLINK
+            | StatxFlags::SIZE
+            | StatxFlags::MTIME,
+    )?;
+    let (kind, size) = if is_kind(&st, libc::S_IFDIR) {
+        (EntryKind::Dir, 0)
+    } else if is_kind(&st, libc::S_IFREG) {
+        (EntryKind::File, st.stx_size)
+    } else {
+        return None;
+    };
+    Some(Entry {
+        name: path.file_name().unwrap_or("").to_string(),
+        kind,
+        size,
+        modified: st.stx_mtime.tv_sec,
+        mode: u32::from(st.stx_mode) & 0o7777,
+        nlink: u64::from(st.stx_nlink),
+    })
 }
 
 /// The canonical root; `NotFound` when it is missing or not a directory.
@@ -640,10 +698,17 @@ type Converter<T> = Box<dyn FnMut(Vec<Entry>) -> Option<T> + Send>;
 struct Listing {
     /// Read by [`Dir`]; a second descriptor (`Dir` dups its own) is the base for `statx`.
     fd: OwnedFd,
-    /// The directory's real path, for following links.
-    path: PathBuf,
-    /// The storage root links must stay beneath.
-    root: PathBuf,
+    /// Where the directory is, for following links among its entries.
+    place: ListingPlace,
+}
+
+/// Where a listed directory is.
+enum ListingPlace {
+    /// Found by the canonicalising walk: its real path and the canonical root.
+    Resolved { path: PathBuf, root: PathBuf },
+    /// Opened by [`cached_open`]: `rel` (no link on it) beneath the configured root, which is
+    /// canonicalised only if an entry is a link.
+    Beneath { root: PathBuf, rel: PathBuf },
 }
 
 impl Listing {
@@ -656,9 +721,23 @@ impl Listing {
         .map_err(|e| map_io(e.into()))?;
         Ok(Listing {
             fd,
-            path: path.to_path_buf(),
-            root,
+            place: ListingPlace::Resolved {
+                path: path.to_path_buf(),
+                root,
+            },
         })
+    }
+
+    /// What the entry `name`, a link, leads to, if that is inside the root.
+    fn follow_link(&self, name: &str) -> Option<Metadata> {
+        match &self.place {
+            ListingPlace::Resolved { path, root } => follow_inside(root, &path.join(name)),
+            ListingPlace::Beneath { root, rel } => {
+                let root = canonical_root(root).ok()?;
+                follow_inside(&root, &root.join(rel).join(name))
+            }
+        }
+        .map(|(_, meta)| meta)
     }
 
     /// Streams the entries into `tx` in batches (runs on the blocking pool); returns how
@@ -805,7 +884,7 @@ impl Listing {
             libc::S_IFDIR => (EntryKind::Dir, 0),
             libc::S_IFREG => (EntryKind::File, st.stx_size),
             libc::S_IFLNK => {
-                let meta = follow_inside(&self.root, &self.path.join(&name))?.1;
+                let meta = self.follow_link(&name)?;
                 return entry_from_metadata(&name, &meta);
             }
             _ => return None,
@@ -1221,6 +1300,33 @@ mod tests {
         );
     }
 
+    /// `metadata` answers plain files and directories (the root too) without the blocking
+    /// pool, and leaves links and special files to the canonicalising path.
+    #[tokio::test]
+    async fn cached_metadata_takes_only_plain_files_and_directories() {
+        let f = fixture();
+        for name in ["file.txt", "dir", "secret"] {
+            let _ = fs::symlink_metadata(f.root.join(name));
+        }
+        let file = metadata_cached(&f.root, &vp("file.txt")).expect("plain file");
+        assert_eq!(
+            (file.name.as_str(), file.kind, file.size),
+            ("file.txt", EntryKind::File, 11)
+        );
+        let dir = metadata_cached(&f.root, &vp("dir")).expect("directory");
+        assert_eq!(dir.kind, EntryKind::Dir);
+        let root = metadata_cached(&f.root, &VirtualPath::root()).expect("the root");
+        assert_eq!((root.name.as_str(), root.kind), ("", EntryKind::Dir));
+        assert!(metadata_cached(&f.root, &vp("secret")).is_none());
+        assert!(metadata_cached(&f.root, &vp("missing")).is_none());
+        // The same answers as the canonicalising path.
+        let slow = f.storage.metadata(&vp("file.txt")).await.unwrap();
+        assert_eq!(
+            (slow.size, slow.modified, slow.mode),
+            (file.size, file.modified, file.mode)
+        );
+    }
+
     /// A FIFO is looked at, never opened (opening one for reading waits for a writer).
     #[tokio::test]
     async fn cached_open_never_opens_a_fifo() {
@@ -1236,6 +1342,7 @@ mod tests {
         .unwrap();
         let _ = fs::symlink_metadata(&fifo);
         assert!(open_cached(&f.root, &vp("pipe")).is_none());
+        assert!(metadata_cached(&f.root, &vp("pipe")).is_none());
         assert_eq!(
             kind(f.storage.open_read(&vp("pipe"), 0).await),
             StorageErrorKind::NotFound
