@@ -191,8 +191,8 @@ impl SessionHandle {
     /// Records a received command line (already redacted): current → previous.
     pub fn command_started(&self, line: String) {
         self.edit_info(|info| {
-            // `new` keeps short lines inline (`from(String)` would keep the heap buffer).
-            let line = CompactString::new(&line);
+            // Short lines go inline; a long one keeps its buffer.
+            let line = CompactString::from(line);
             info.previous_command = std::mem::replace(&mut info.current_command, line);
             info.command_start_time = Some(OffsetDateTime::now_utc());
             info.last_command_at = Instant::now();
@@ -208,7 +208,7 @@ impl SessionHandle {
 
     /// Sets `currentDirectory`.
     pub fn set_directory(&self, dir: String) {
-        self.edit_info(|info| info.current_directory = CompactString::new(&dir));
+        self.edit_info(|info| info.current_directory = CompactString::from(dir));
     }
 
     /// Sets `dataMode`.
