@@ -20,7 +20,7 @@ use super::fileops::resolve_or_reply;
 use crate::auth::Permission;
 use crate::registry::TransferDirection;
 use crate::storage::vdirs::Resolved;
-use crate::storage::{LineReceiver, LineWriter, LineWriters, format_lines};
+use crate::storage::{LineReceiver, LineWriter, LineWriters, StorageErrorKind, format_lines};
 
 /// LIST or NLST.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,25 +98,15 @@ impl Session {
         r: &Resolved,
         writers: LineWriters,
     ) -> Result<(Vec<u8>, LineReceiver), Reply> {
-        let entry = r
-            .storage
-            .metadata(&r.rel)
-            .await
-            .map_err(|e| self.storage_error(&e))?;
-        if entry.kind != EntryKind::Dir {
-            let mut single = entry;
-            single.name = client_path.file_name().unwrap_or_default().to_string();
-            let (_, none) = mpsc::channel(1);
-            return Ok((format_lines([&single], &mut writers()), none));
-        }
         let virtual_entries = self.virtual_entries(client_path);
         let head = format_lines(&virtual_entries, &mut writers());
         // A virtual directory hides a physical entry of the same name.
-        let writers = if virtual_entries.is_empty() {
-            writers
+        let dir_writers = if virtual_entries.is_empty() {
+            writers.clone()
         } else {
             let shown: Arc<HashSet<String>> =
                 Arc::new(virtual_entries.into_iter().map(|e| e.name).collect());
+            let writers = writers.clone();
             Arc::new(move || -> LineWriter {
                 let mut write = writers();
                 let shown = shown.clone();
@@ -127,11 +117,21 @@ impl Session {
                 })
             })
         };
-        let rest = r
-            .storage
-            .list_lines(&r.rel, writers)
-            .await
-            .map_err(|e| self.storage_error(&e))?;
+        // A directory (nearly always): one lookup. A file: its own line.
+        let rest = match r.storage.list_lines(&r.rel, dir_writers).await {
+            Ok(rest) => rest,
+            Err(e) if e.kind == StorageErrorKind::WrongKind => {
+                let mut single = r
+                    .storage
+                    .metadata(&r.rel)
+                    .await
+                    .map_err(|e| self.storage_error(&e))?;
+                single.name = client_path.file_name().unwrap_or_default().to_string();
+                let (_, none) = mpsc::channel(1);
+                return Ok((format_lines([&single], &mut writers()), none));
+            }
+            Err(e) => return Err(self.storage_error(&e)),
+        };
         Ok((head, rest))
     }
 
