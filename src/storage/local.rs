@@ -540,15 +540,21 @@ fn metadata_cached(root: &Path, path: &VirtualPath) -> Option<Entry> {
             | StatxFlags::SIZE
             | StatxFlags::MTIME,
     )?;
-    let (kind, size) = if is_kind(&st, libc::S_IFDIR) {
+    entry_from_statx(path.file_name().unwrap_or("").to_string(), &st)
+}
+
+/// A neutral entry for a file or directory from its `statx` (`None` for other objects);
+/// the twin of [`entry_from_metadata`]. Directories report size 0.
+fn entry_from_statx(name: String, st: &rustix::fs::Statx) -> Option<Entry> {
+    let (kind, size) = if is_kind(st, libc::S_IFDIR) {
         (EntryKind::Dir, 0)
-    } else if is_kind(&st, libc::S_IFREG) {
+    } else if is_kind(st, libc::S_IFREG) {
         (EntryKind::File, st.stx_size)
     } else {
         return None;
     };
     Some(Entry {
-        name: path.file_name().unwrap_or("").to_string(),
+        name,
         kind,
         size,
         modified: st.stx_mtime.tv_sec,
@@ -879,24 +885,11 @@ impl Listing {
                 return None;
             }
         };
-        let mode = u32::from(st.stx_mode);
-        let (kind, size) = match mode & libc::S_IFMT {
-            libc::S_IFDIR => (EntryKind::Dir, 0),
-            libc::S_IFREG => (EntryKind::File, st.stx_size),
-            libc::S_IFLNK => {
-                let meta = self.follow_link(&name)?;
-                return entry_from_metadata(&name, &meta);
-            }
-            _ => return None,
-        };
-        Some(Entry {
-            name,
-            kind,
-            size,
-            modified: st.stx_mtime.tv_sec,
-            mode: mode & 0o7777,
-            nlink: u64::from(st.stx_nlink),
-        })
+        if is_kind(&st, libc::S_IFLNK) {
+            let meta = self.follow_link(&name)?;
+            return entry_from_metadata(&name, &meta);
+        }
+        entry_from_statx(name, &st)
     }
 }
 
