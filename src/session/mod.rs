@@ -140,6 +140,13 @@ impl Session {
         drain: CancellationToken,
     ) -> Session {
         let max_line = site.config.ftp.max_command_line;
+        // Urgent data stays in the stream: the Telnet Synch that BSD-derived clients send
+        // before ABOR (IAC as the urgent byte, RFC 959 §4.1.3) then reaches the line reader
+        // whole (`IAC IP IAC DM ABOR`) instead of losing its IAC and leaving a stray DM
+        // byte glued to the verb.
+        if let Err(e) = rustix::net::sockopt::set_socket_oobinline(&stream, true) {
+            tracing::debug!(error = %e, "SO_OOBINLINE refused");
+        }
         let now = Instant::now();
         Session {
             control: ControlStream::Plain(stream),
@@ -205,9 +212,27 @@ impl Session {
         }
         let mut buf = vec![0u8; 4096];
         let mut draining = false;
+        // Set after a read: the connection may hold more than the read returned.
+        let mut maybe_queued = false;
         loop {
             if let Some(end) = self.process_pending().await {
                 return end;
+            }
+            if std::mem::take(&mut maybe_queued)
+                && let Some(read) = self.control.read_queued(&mut buf)
+            {
+                match read {
+                    Ok(0) => return EndReason::ClientClosed,
+                    Ok(n) => {
+                        self.feed_control(&buf[..n]);
+                        maybe_queued = true;
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = %e, "control read failed");
+                        return EndReason::ClientClosed;
+                    }
+                }
             }
             let deadline = self.deadline();
             // A line stuck at a lone CR is ended after a short pause (urgent-data ABOR).
@@ -268,17 +293,23 @@ impl Session {
                 }
                 LoopEvent::Read(Ok(0)) => return EndReason::ClientClosed,
                 LoopEvent::Read(Ok(n)) => {
-                    self.handle.add_received(n as u64);
-                    self.lines.feed(&buf[..n]);
-                    while let Some(event) = self.lines.next_line() {
-                        self.pending.push_back(event);
-                    }
+                    self.feed_control(&buf[..n]);
+                    maybe_queued = n < buf.len();
                 }
                 LoopEvent::Read(Err(e)) => {
                     tracing::debug!(error = %e, "control read failed");
                     return EndReason::ClientClosed;
                 }
             }
+        }
+    }
+
+    /// Counts and frames bytes read from the control connection.
+    fn feed_control(&mut self, bytes: &[u8]) {
+        self.handle.add_received(bytes.len() as u64);
+        self.lines.feed(bytes);
+        while let Some(event) = self.lines.next_line() {
+            self.pending.push_back(event);
         }
     }
 

@@ -115,6 +115,12 @@ pub async fn send_file_on_thread(
     let joined = tokio::select! {
         _ = cancel.cancelled() => {
             stop.store(true, Ordering::Relaxed);
+            // A blocked sendfile sees the flag only when its send timeout runs out, and one
+            // call can wait out several timeouts (one per pipe buffer it moves): ABOR would
+            // take ~300 ms. Shutting the sending side wakes it at once (EPIPE). The FIN this
+            // queues sits behind the unsent data and is discarded with it by the reset that
+            // follows (zero linger, `finish_plain`).
+            let _ = rustix::net::shutdown(stream, rustix::net::Shutdown::Write);
             let _ = (&mut join).await;
             return Err(TransferOutcome::Cancelled);
         }

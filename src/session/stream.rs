@@ -37,6 +37,25 @@ impl ControlStream {
         matches!(self, ControlStream::Tls(_))
     }
 
+    /// Reads what a clear-text connection already holds, without waiting: `None` when
+    /// nothing is there (or on TLS).
+    ///
+    /// Linux ends a read just before the TCP urgent mark even when more bytes are queued,
+    /// and tokio takes any short read as "drained" and waits for the next readiness edge,
+    /// which never comes if the client sent everything already: an ABOR sent behind urgent
+    /// data (RFC 959 §4.1.3) would sit unread until the client's next line. The control
+    /// loop therefore looks again, once, after every read.
+    pub fn read_queued(&mut self, buf: &mut [u8]) -> Option<io::Result<usize>> {
+        let ControlStream::Plain(tcp) = self else {
+            return None;
+        };
+        match rustix::net::recv(&*tcp, buf, rustix::net::RecvFlags::DONTWAIT) {
+            Ok((n, _)) => Some(Ok(n)),
+            Err(rustix::io::Errno::AGAIN | rustix::io::Errno::INTR) => None,
+            Err(e) => Some(Err(e.into())),
+        }
+    }
+
     /// The TLS connection state, when protected.
     pub fn tls(&self) -> Option<&rustls::ServerConnection> {
         match self {

@@ -19,6 +19,7 @@
 //! - [`curl`]: listings, downloads, uploads, active/passive modes, CWD methods, quote, resume.
 //! - [`lftp`]: recursive mirror up and down with checksums; ls, rm, mkdir, mv, resume.
 //! - [`ftplib`]: `tests/clients/ftplib_check.py`, Python's standard FTP client.
+//! - [`tnftp`]: NetBSD ftp's ^C during a download (ABOR with the Telnet Synch as urgent data).
 //! - [`cli`]: `wharf config …`, `wharf user …`, `wharf serve` with the embedded default.
 
 mod cli;
@@ -28,3 +29,4 @@ mod curl;
 mod ftplib;
 mod lftp;
 mod support;
+mod tnftp;

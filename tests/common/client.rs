@@ -163,6 +163,14 @@ impl Client {
             .expect("control write failed");
     }
 
+    /// Sends `bytes` as TCP urgent data (`send(MSG_OOB)`): the kernel marks the last byte
+    /// urgent, as BSD-derived clients do with the Telnet Synch of an ABOR (RFC 959 §4.1.3).
+    pub async fn send_urgent(&mut self, bytes: &[u8]) {
+        let sent = rustix::net::send(self.writer.as_ref(), bytes, rustix::net::SendFlags::OOB)
+            .expect("urgent send failed");
+        assert_eq!(sent, bytes.len(), "short urgent send");
+    }
+
     /// Sends raw bytes; false when the connection is gone.
     pub async fn try_send_raw(&mut self, bytes: &[u8]) -> bool {
         matches!(

@@ -556,3 +556,70 @@ async fn active_connection_refused_gives_425() {
     c.expect("NOOP", 200).await;
     assert_eq!(c.retr("f.txt").await, b"x");
 }
+
+/// Starts a 64 MiB download that the client stops reading after 256 KiB (a receive buffer
+/// of 8 KiB keeps the server from finishing on its own); returns the data connection.
+async fn stalled_download(server: &TestServer, c: &mut Client) -> tokio::net::TcpStream {
+    write_file(&server.site_dir(), "big.bin", &pattern(64 << 20, 9));
+    c.expect("TYPE I", 200).await;
+    let addr = c.pasv().await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(8192).unwrap();
+    let mut stream = socket.connect(addr).await.unwrap();
+    c.send_line("RETR big.bin").await;
+    c.expect_reply(150).await;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut got = 0;
+    while got < 256 * 1024 {
+        let n = stream.read(&mut buf).await.unwrap();
+        assert!(n > 0);
+        got += n;
+    }
+    stream
+}
+
+/// A reply that must come without further input from the client, long before the data
+/// connection could time out on its own (dataChannelTimeout is 120 s here).
+async fn prompt_reply(c: &mut Client, code: u16) {
+    let r = c
+        .try_read_reply(Duration::from_secs(5))
+        .await
+        .unwrap_or_else(|e| panic!("no {code} reply without further input: {e}"))
+        .expect("connection closed");
+    assert_eq!(r.code, code, "{r:?}");
+}
+
+/// ABOR exactly as BSD ftp, tnftp and netkit send it (RFC 959 §4.1.3): Telnet IP in band,
+/// then IAC sent as TCP urgent data, then DM and the command. The kernel would keep the
+/// urgent IAC out of the stream, leaving a stray DM glued to the verb.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abor_with_the_telnet_synch_as_urgent_data() {
+    let server = TestServer::start(&with_ftp(r#"<connections dataChannelTimeout="120" />"#)).await;
+    let mut c = Client::connect(server.addr()).await;
+    c.login("alice", "alice-pw").await;
+    let _data = stalled_download(&server, &mut c).await;
+    let sent = Instant::now();
+    c.send_urgent(b"\xff\xf4\xff").await;
+    c.send_raw(b"\xf2ABOR\r\n").await;
+    prompt_reply(&mut c, 426).await;
+    prompt_reply(&mut c, 226).await;
+    // A figure for docs/architecture.md, not an assertion.
+    eprintln!("ABOR answered in {:?}", sent.elapsed());
+    c.expect("NOOP", 200).await;
+    assert!(server.only_session().transfer.is_none());
+}
+
+/// Two ABORs in one write: the first stops the transfer (426, 226), the second finds none
+/// (225); each gets its reply without further input.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_abors_in_one_write_each_get_a_reply() {
+    let server = TestServer::start(&with_ftp(r#"<connections dataChannelTimeout="120" />"#)).await;
+    let mut c = Client::connect(server.addr()).await;
+    c.login("alice", "alice-pw").await;
+    let _data = stalled_download(&server, &mut c).await;
+    c.send_raw(b"ABOR\r\nABOR\r\n").await;
+    prompt_reply(&mut c, 426).await;
+    prompt_reply(&mut c, 226).await;
+    prompt_reply(&mut c, 225).await;
+    c.expect("NOOP", 200).await;
+}

@@ -19,6 +19,9 @@ use crate::auth::Permission;
 use crate::registry::TransferDirection;
 use crate::storage::{StorageErrorKind, WriteMode};
 
+/// How long ABOR waits for the cancelled transfer task to stop before it is abandoned.
+const ABOR_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl Session {
     pub(in crate::session) async fn cmd_port(
         &mut self,
@@ -339,12 +342,23 @@ impl Session {
     }
 
     pub(in crate::session) async fn cmd_abor(&mut self) -> io::Result<Flow> {
-        match self.transfer.as_mut() {
-            Some(transfer) => {
-                // The transfer task stops; its completion (seen by the control loop) sends
-                // 426 and then the 226 that acknowledges ABOR (RFC 959 §4.1.3).
+        match self.transfer.take() {
+            Some(mut transfer) => {
+                // Stop the transfer and answer now (426 for it, then 226 for ABOR, RFC 959
+                // §4.1.3) without waiting for more input: a second ABOR right behind this one
+                // then finds no transfer and gets its own reply. Cancellation is seen within
+                // one copy step (the download thread polls every 100 ms).
                 transfer.context.aborted = true;
                 transfer.cancel.cancel();
+                let outcome = match tokio::time::timeout(ABOR_WAIT, transfer.wait()).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => {
+                        tracing::warn!("transfer did not stop within {ABOR_WAIT:?} of ABOR");
+                        transfer.join.abort();
+                        TransferOutcome::Cancelled
+                    }
+                };
+                self.transfer_finished(transfer, outcome).await?;
                 Ok(Flow::Continue)
             }
             None => {
