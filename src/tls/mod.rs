@@ -6,11 +6,11 @@
 //! - [`policy`]: `controlChannelPolicy` / `dataChannelPolicy` decisions and reply codes.
 //!
 //! One [`SiteTls`] per site that has a certificate. It holds the current
-//! `rustls::ServerConfig` behind a lock so SIGHUP can swap certificates; every config it
-//! builds shares one session cache and one ticketer, so data connections resume the
-//! control connection's session (RFC 4217 §10) across reloads too. A session takes the
-//! `Arc<ServerConfig>` current at AUTH time and keeps it for its data connections:
-//! established sessions are never disturbed by a reload.
+//! `rustls::ServerConfig` behind a lock so SIGHUP can swap certificates. A session takes the
+//! configuration current at AUTH time, with a session cache and ticket key of its own
+//! ([`SiteTls::session_configs`]), and keeps it for its data connections: they resume the
+//! control connection's session (RFC 4217 §10) and no other, and established sessions are
+//! never disturbed by a reload.
 
 pub mod certs;
 pub mod policy;
@@ -108,6 +108,31 @@ pub struct ChannelConfigs {
     pub data: Arc<ServerConfig>,
 }
 
+/// Resumable TLS sessions one control connection keeps for its data connections (each
+/// resumes the control session; a few slots cover TLS 1.2 session IDs of active clients).
+const PER_SESSION_CACHE_SIZE: usize = 8;
+
+impl ChannelConfigs {
+    /// These configurations with a session cache and ticket key of their own, shared by the
+    /// control and the data configuration (see [`SiteTls::session_configs`]).
+    pub fn for_one_session(&self) -> Result<Arc<ChannelConfigs>, TlsError> {
+        let cache: Arc<dyn StoresServerSessions> =
+            ServerSessionMemoryCache::new(PER_SESSION_CACHE_SIZE);
+        let ticketer = rustls::crypto::ring::Ticketer::new()
+            .map_err(|e| TlsError::Generate(format!("session ticket key: {e}")))?;
+        let mut control = (*self.control).clone();
+        control.session_storage = cache.clone();
+        control.ticketer = ticketer.clone();
+        let mut data = (*self.data).clone();
+        data.session_storage = cache;
+        data.ticketer = ticketer;
+        Ok(Arc::new(ChannelConfigs {
+            control: Arc::new(control),
+            data: Arc::new(data),
+        }))
+    }
+}
+
 /// One site's TLS: the current server configurations and what survives reloads.
 #[derive(Debug)]
 pub struct SiteTls {
@@ -150,6 +175,17 @@ impl SiteTls {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// The server configurations for one control connection (AUTH or implicit TLS): the
+    /// site's current ones with a session cache and ticket key of their own, which the
+    /// session's data connections share. A data connection can then resume only the TLS
+    /// session of its own control connection: a ticket or session ID issued to another
+    /// control connection is unknown here and leads to a full handshake, which
+    /// `requireDataChannelResumption` refuses (522). Costs a fresh ticket key per session
+    /// (random bytes, no I/O).
+    pub fn session_configs(&self) -> Result<Arc<ChannelConfigs>, TlsError> {
+        self.config().for_one_session()
     }
 
     /// The thumbprint of the certificate in use.
@@ -311,6 +347,33 @@ mod tests {
             &now.data.session_storage
         ));
         assert_eq!(now.data.send_tls13_tickets, 0);
+    }
+
+    #[test]
+    fn each_session_gets_its_own_cache_and_ticket_key_shared_with_its_data_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = site(SslConfig {
+            self_signed_certificate: true,
+            ..SslConfig::default()
+        });
+        let tls = SiteTls::for_site(&s, dir.path()).unwrap().unwrap();
+        let one = tls.session_configs().unwrap();
+        let two = tls.session_configs().unwrap();
+        assert!(Arc::ptr_eq(
+            &one.control.session_storage,
+            &one.data.session_storage
+        ));
+        assert!(Arc::ptr_eq(&one.control.ticketer, &one.data.ticketer));
+        assert!(!Arc::ptr_eq(
+            &one.control.session_storage,
+            &two.control.session_storage
+        ));
+        assert!(!Arc::ptr_eq(&one.control.ticketer, &two.control.ticketer));
+        assert!(!Arc::ptr_eq(
+            &one.control.session_storage,
+            &tls.config().control.session_storage
+        ));
+        assert_eq!(one.data.send_tls13_tickets, 0);
     }
 
     #[test]

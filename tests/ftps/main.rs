@@ -521,6 +521,44 @@ async fn require_data_channel_resumption_refuses_fresh_handshakes_with_522() {
     }
 }
 
+/// A data connection may resume only its own control connection's TLS session: one that
+/// presents a ticket issued to another control connection gets 522 (the client side keeps
+/// control connection A's tickets in one store and uses it for B's data connection).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_connections_resume_only_their_own_control_session() {
+    let pki = Pki::new();
+    let server = start(Site {
+        binding: "",
+        ssl: &format!(
+            r#"{} requireDataChannelResumption="true""#,
+            ssl(REQUIRE, &pki)
+        ),
+        security: "",
+    })
+    .await;
+    std::fs::write(server.root.path().join("f.txt"), b"own session").unwrap();
+    let a_store = pki.client_config(false, true);
+    let mut a = Ftp::connect(server.addr, a_store.clone()).await;
+    a.auth_tls().await;
+    a.login().await;
+    let mut b = Ftp::connect(server.addr, pki.client_config(false, true)).await;
+    b.auth_tls().await;
+    b.login().await;
+    for ftp in [&mut a, &mut b] {
+        assert_eq!(ftp.cmd("PBSZ 0").await.0, 200);
+        assert_eq!(ftp.cmd("PROT P").await.0, 200);
+        assert_eq!(ftp.cmd("TYPE I").await.0, 200);
+    }
+    let (first, _, last) = b
+        .transfer("RETR f.txt", true, None, Some(a_store.clone()))
+        .await;
+    assert_eq!((first.0, last.0), (150, 522), "{last:?}");
+    // The same tickets still serve the control connection they were issued to.
+    let (first, data, last) = a.transfer("RETR f.txt", true, None, None).await;
+    assert_eq!((first.0, last.0), (150, 226), "{last:?}");
+    assert_eq!(data.unwrap(), b"own session");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn implicit_tls_protects_data_by_default() {
     let pki = Pki::new();

@@ -77,7 +77,14 @@ impl Session {
             tracing::warn!(site = %self.site.name, "implicit-TLS binding but the site has no certificate (substatus 31); closing");
             return Err(EndReason::Error);
         };
-        if let Err(e) = self.control_handshake(tls.config()).await {
+        let configs = match tls.session_configs() {
+            Ok(configs) => configs,
+            Err(e) => {
+                tracing::error!(error = %e, "no TLS configuration for this session; closing");
+                return Err(EndReason::Error);
+            }
+        };
+        if let Err(e) = self.control_handshake(configs).await {
             if e.kind() == io::ErrorKind::Interrupted {
                 return Err(match self.handle.terminate_request() {
                     Some(_) => EndReason::Terminated,
@@ -116,6 +123,13 @@ impl Session {
                 .ok(431, "TLS is not available: this site has no certificate.")
                 .await;
         };
+        let configs = match tls.session_configs() {
+            Ok(configs) => configs,
+            Err(e) => {
+                tracing::error!(error = %e, "no TLS configuration for this session");
+                return self.ok(431, "TLS is not available right now.").await;
+            }
+        };
         self.reply(Reply::new(
             234,
             format!("AUTH {mechanism} command ok; expecting TLS negotiation."),
@@ -125,7 +139,7 @@ impl Session {
         // may run as if it had been protected (STARTTLS command injection).
         self.pending.clear();
         self.lines = LineReader::new(self.site.config.ftp.max_command_line);
-        if let Err(e) = self.control_handshake(tls.config()).await {
+        if let Err(e) = self.control_handshake(configs).await {
             if e.kind() == io::ErrorKind::Interrupted {
                 // The control loop sees the terminate or shutdown next and ends the session.
                 return Ok(Flow::Continue);
