@@ -8,6 +8,7 @@ use wharf_proto::VirtualPath;
 use super::metrics::SiteMetrics;
 use crate::config::model::SiteConfig;
 use crate::registry::lock;
+use crate::storage::journal::UploadJournal;
 use crate::storage::vdirs::SiteTree;
 use crate::tls::SiteTls;
 
@@ -31,14 +32,19 @@ pub struct SiteRuntime {
 impl SiteRuntime {
     /// Builds the runtime of one site.
     pub fn new(config: Arc<SiteConfig>) -> SiteRuntime {
-        SiteRuntime::with_tls(config, None)
+        SiteRuntime::with_tls(config, None, None)
     }
 
-    /// Builds the runtime of one site with its TLS.
-    pub fn with_tls(config: Arc<SiteConfig>, tls: Option<Arc<SiteTls>>) -> SiteRuntime {
+    /// Builds the runtime of one site with its TLS, recording uploads in progress in
+    /// `journal`.
+    pub fn with_tls(
+        config: Arc<SiteConfig>,
+        tls: Option<Arc<SiteTls>>,
+        journal: Option<Arc<UploadJournal>>,
+    ) -> SiteRuntime {
         SiteRuntime {
             name: Arc::from(config.name.as_str()),
-            tree: Arc::new(SiteTree::new(&config.virtual_directories)),
+            tree: Arc::new(SiteTree::with_journal(&config.virtual_directories, journal)),
             metrics: SiteMetrics::default(),
             config,
             tls,

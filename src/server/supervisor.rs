@@ -24,6 +24,7 @@ use crate::admin::{self, AdminEndpoint};
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::registry::Registry;
+use crate::storage::journal::UploadJournal;
 use crate::tls::SiteTls;
 
 /// A listening socket and the bindings it serves.
@@ -97,10 +98,37 @@ impl RunningServer {
     }
 }
 
+/// Opens the journal of uploads in progress (`<state>/uploads`) and removes the
+/// temporaries a killed run left behind, before any site serves. Without a writable state
+/// directory uploads still work, but a crash could leave temporaries: said once, loudly.
+fn open_upload_journal(state_dir: &std::path::Path) -> Option<Arc<UploadJournal>> {
+    match UploadJournal::open(state_dir.join("uploads")) {
+        Ok((journal, swept)) => {
+            if swept.removed > 0 {
+                tracing::info!(
+                    removed = swept.removed,
+                    "removed the temporaries of uploads interrupted by the previous run"
+                );
+            }
+            Some(Arc::new(journal))
+        }
+        Err(e) => {
+            tracing::warn!(
+                dir = %state_dir.join("uploads").display(),
+                error = %e,
+                "cannot keep the journal of uploads in progress: after a crash, upload \
+                 temporaries (.wharf-upload-*) may stay behind"
+            );
+            None
+        }
+    }
+}
+
 /// Binds every endpoint of the auto-started sites and starts accepting.
 pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let config = Arc::new(config);
     let state_dir = crate::state::state_dir(&config);
+    let journal = open_upload_journal(&state_dir);
     let mut sites: Vec<Arc<SiteRuntime>> = Vec::new();
     for site in config.sites.iter().filter(|s| s.server_auto_start) {
         let tls = SiteTls::for_site(site, &state_dir)
@@ -111,6 +139,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         sites.push(Arc::new(SiteRuntime::with_tls(
             site.clone(),
             tls.map(Arc::new),
+            journal.clone(),
         )));
     }
     let shared = Arc::new(Shared {

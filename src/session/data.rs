@@ -146,8 +146,11 @@ pub struct TransferContext {
     pub verb: &'static str,
     /// The client path shown in messages.
     pub path: String,
-    /// For uploads that created the file and must not keep it partial: how to remove it.
-    pub remove_on_failure: Option<(Arc<dyn crate::storage::Storage>, wharf_proto::VirtualPath)>,
+    /// For uploads written aside: what publishes them (after a complete transfer, or after
+    /// a failed one with `keep_partial`); dropping it discards the upload.
+    pub completion: Option<Box<dyn crate::storage::Completion>>,
+    /// `keepPartialUploads`: a failed upload still publishes what arrived.
+    pub keep_partial: bool,
     /// Set when ABOR asked for the cancel (ABOR then gets 426 + 226).
     pub aborted: bool,
     /// Keeps the upload marked in progress until the transfer ends.
@@ -155,12 +158,31 @@ pub struct TransferContext {
 }
 
 impl TransferContext {
+    /// Settles an upload written aside once its transfer ended: publishes it when the
+    /// transfer completed (or failed with `keep_partial`), else discards it. `Ok` when there
+    /// was nothing to publish.
+    pub async fn settle_upload(
+        &mut self,
+        complete: bool,
+    ) -> Result<(), crate::storage::StorageError> {
+        let Some(completion) = self.completion.take() else {
+            return Ok(());
+        };
+        if complete || self.keep_partial {
+            completion.commit().await
+        } else {
+            drop(completion);
+            Ok(())
+        }
+    }
+
     /// The context of a transfer that removes nothing on failure.
     pub fn new(verb: &'static str, path: String) -> TransferContext {
         TransferContext {
             verb,
             path,
-            remove_on_failure: None,
+            completion: None,
+            keep_partial: false,
             aborted: false,
             _upload_guard: None,
         }

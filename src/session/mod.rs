@@ -192,7 +192,7 @@ impl Session {
         self.handle.set_state(SessionState::Closing);
         if let Some(transfer) = self.transfer.take() {
             transfer.cancel.cancel();
-            let _ = transfer.join.await;
+            settle_cancelled(transfer, None).await;
         }
         let _ = tokio::time::timeout(FINAL_REPLY_TIMEOUT, self.control.shutdown()).await;
         self.handle.transfer_finished();
@@ -554,7 +554,7 @@ impl Session {
     async fn on_cancelled(&mut self) -> EndReason {
         if let Some(transfer) = self.transfer.take() {
             transfer.cancel.cancel();
-            let _ = tokio::time::timeout(FINAL_REPLY_TIMEOUT, transfer.join).await;
+            settle_cancelled(transfer, Some(FINAL_REPLY_TIMEOUT)).await;
             self.handle.transfer_finished();
             self.final_reply(Reply::new(426, "Connection closed; transfer aborted."))
                 .await;
@@ -641,6 +641,23 @@ impl Session {
     /// Whether the client connects from this machine (for `allowLocalDetailedErrors`).
     fn client_is_local(&self) -> bool {
         self.handle.client.ip().to_canonical().is_loopback()
+    }
+}
+
+/// Waits (at most `limit`) for a cancelled transfer to stop, then settles its upload: a
+/// transfer that completed anyway is published, anything else discarded unless
+/// `keepPartialUploads` keeps it.
+async fn settle_cancelled(mut transfer: RunningTransfer, limit: Option<Duration>) {
+    let outcome = match limit {
+        Some(limit) => tokio::time::timeout(limit, transfer.wait()).await.ok(),
+        None => Some(transfer.wait().await),
+    };
+    if outcome.is_none() {
+        transfer.join.abort();
+    }
+    let complete = matches!(outcome, Some(data::TransferOutcome::Complete { .. }));
+    if let Err(e) = transfer.context.settle_upload(complete).await {
+        tracing::warn!(error = %e, path = %transfer.context.path, "could not settle an upload");
     }
 }
 

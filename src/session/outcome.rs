@@ -22,6 +22,8 @@ pub fn storage_reply(error: &StorageError, detailed: bool) -> Reply {
         StorageErrorKind::NotEmpty => (550, "The directory is not empty."),
         StorageErrorKind::InsufficientStorage => (552, "Insufficient storage space."),
         StorageErrorKind::NameNotAllowed => (553, "File name not allowed."),
+        // The same answer as a refused permission: nothing about what lies outside.
+        StorageErrorKind::OutsideRoot => (550, "Access is denied."),
         StorageErrorKind::Local => (451, "Local error in processing."),
     };
     if !detailed {

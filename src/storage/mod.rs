@@ -4,6 +4,7 @@
 //! confinement beneath its root. [`vdirs`] maps a site's virtual tree (virtual directories,
 //! user isolation) onto back-ends.
 
+pub mod journal;
 pub mod local;
 pub mod vdirs;
 
@@ -36,8 +37,11 @@ pub enum StorageErrorKind {
     NotEmpty,
     /// Out of space or quota (552).
     InsufficientStorage,
-    /// The name is not allowed (553): escapes the root, bad characters.
+    /// The name is not allowed (553): bad characters, a reserved name.
     NameNotAllowed,
+    /// The path leads outside the confinement root (the user's jail, the virtual
+    /// directory's folder) through a link, or through a dangling or looping link (550).
+    OutsideRoot,
     /// Anything else (451 local error).
     Local,
 }
@@ -148,6 +152,20 @@ pub struct ReadHandle {
     pub zero_copy: Option<(std::fs::File, u64)>,
 }
 
+/// The last step of an upload written aside: publishing it under its name.
+///
+/// A back-end that writes uploads aside (the local one writes a hidden temporary in the
+/// target's directory) hands one out with the [`WriteHandle`]. The session calls
+/// [`Completion::commit`] once every byte is stored and flushed, before it answers `226` (or
+/// after a failed transfer when `keepPartialUploads` asks to keep what arrived). Dropping it
+/// without a commit discards the upload: the name keeps what it had, byte for byte.
+#[async_trait]
+pub trait Completion: Send + Sync + fmt::Debug {
+    /// Makes the upload visible under its name, replacing what was there (or, for STOU,
+    /// failing with `AlreadyExists` if the name was taken meanwhile).
+    async fn commit(self: Box<Self>) -> Result<(), StorageError>;
+}
+
 /// A writable upload target.
 pub struct WriteHandle {
     /// Where the bytes go (must be flushed or shut down to see write errors).
@@ -156,14 +174,29 @@ pub struct WriteHandle {
     /// `O_APPEND`): the file and the offset to start at, so a plain binary upload can
     /// `splice` from the socket into the file instead of going through `writer`.
     pub direct: Option<(std::fs::File, u64)>,
+    /// For uploads written aside: what publishes them. `None` when the bytes go to their
+    /// final place directly (APPE, REST+STOR).
+    pub completion: Option<Box<dyn Completion>>,
 }
 
 impl WriteHandle {
-    /// A target reached only through `writer`.
+    /// A target reached only through `writer`, written in place.
     pub fn buffered(writer: Box<dyn AsyncWrite + Send + Unpin>) -> WriteHandle {
         WriteHandle {
             writer,
             direct: None,
+            completion: None,
+        }
+    }
+
+    /// Flushes the writer and publishes the upload (what a session does before `226`).
+    pub async fn finish(mut self) -> Result<(), StorageError> {
+        use tokio::io::AsyncWriteExt;
+        self.writer.shutdown().await?;
+        drop(self.writer);
+        match self.completion.take() {
+            Some(completion) => completion.commit().await,
+            None => Ok(()),
         }
     }
 }
@@ -248,6 +281,9 @@ pub trait Storage: Send + Sync + fmt::Debug {
     /// Sets the modification time (MFMT), Unix seconds.
     async fn set_modified(&self, path: &VirtualPath, unix_seconds: i64)
     -> Result<(), StorageError>;
+    /// This back-end with the sub-tree `home` as its root, confining every path to it (user
+    /// isolation): nothing above or beside `home` is reachable, through links or otherwise.
+    fn jailed(&self, home: &VirtualPath) -> Arc<dyn Storage>;
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use wharf_proto::VirtualPath;
 use wharf_proto::listing::EntryKind;
 
+use super::journal::UploadJournal;
 use super::local::LocalStorage;
 use super::{Storage, StorageError, StorageErrorKind};
 use crate::auth::Identity;
@@ -28,12 +29,22 @@ pub struct SiteTree {
 impl SiteTree {
     /// Builds the tree, one confined local back-end per virtual directory.
     pub fn new(vdirs: &[VirtualDirectory]) -> SiteTree {
+        SiteTree::with_journal(vdirs, None)
+    }
+
+    /// [`SiteTree::new`] recording uploads in progress in `journal`.
+    pub fn with_journal(
+        vdirs: &[VirtualDirectory],
+        journal: Option<Arc<UploadJournal>>,
+    ) -> SiteTree {
         SiteTree::from_mounts(
             vdirs
                 .iter()
                 .map(|vdir| Mount {
                     path: vdir.path.clone(),
-                    storage: Arc::new(LocalStorage::new(vdir.physical_path.clone())),
+                    storage: Arc::new(
+                        LocalStorage::new(vdir.physical_path.clone()).with_journal(journal.clone()),
+                    ),
                 })
                 .collect(),
         )
@@ -53,13 +64,17 @@ impl SiteTree {
 
     /// The back-end and back-end-relative path for a site path (longest mount prefix).
     pub fn resolve(&self, site_path: &VirtualPath) -> Option<(Arc<dyn Storage>, VirtualPath)> {
-        let mount = self
-            .mounts
-            .iter()
-            .filter(|m| site_path.starts_with(&m.path))
-            .max_by_key(|m| m.path.segments().len())?;
+        let mount = self.mount_of(site_path)?;
         let rel = site_path.strip_prefix(&mount.path)?;
         Some((Arc::clone(&mount.storage), rel))
+    }
+
+    /// The mount serving a site path (longest mount prefix).
+    fn mount_of(&self, site_path: &VirtualPath) -> Option<&Mount> {
+        self.mounts
+            .iter()
+            .filter(|m| site_path.starts_with(&m.path))
+            .max_by_key(|m| m.path.segments().len())
     }
 
     /// Names of virtual directories mounted directly under `dir`.
@@ -122,14 +137,20 @@ enum Jail {
     /// `None` and `StartInUsersDirectory`: a client path is a site path.
     Open,
     /// `IsolateRootDirectoryOnly`: `/` is `home`, a physical folder of the root back-end
-    /// (so `home` is both its site path and its path in that back-end); global virtual
-    /// directories overlay the client root.
+    /// (so `home` is both its site path and its path in that back-end), served by that
+    /// back-end jailed to it; global virtual directories overlay the client root.
     PhysicalHome {
         home: VirtualPath,
-        root: Arc<dyn Storage>,
+        jailed: Arc<dyn Storage>,
     },
-    /// `IsolateAllDirectories`: client path `p` is site path `home + p`.
-    Home { home: VirtualPath },
+    /// `IsolateAllDirectories`: client path `p` is site path `home + p`. Paths the home's
+    /// own mount serves go to that back-end jailed to the home (`home_depth` is the mount's
+    /// depth); virtual directories beneath the home are their own confinement roots.
+    Home {
+        home: VirtualPath,
+        home_depth: usize,
+        jailed: Arc<dyn Storage>,
+    },
 }
 
 /// The container of isolated homes.
@@ -176,9 +197,10 @@ impl UserView {
             IsolationMode::IsolateRootDirectoryOnly => {
                 let home = home_path(identity)?;
                 match tree.root_storage() {
-                    Some(root) if is_dir_in(root.as_ref(), &home).await => {
-                        Jail::PhysicalHome { home, root }
-                    }
+                    Some(root) if is_dir_in(root.as_ref(), &home).await => Jail::PhysicalHome {
+                        jailed: root.jailed(&home),
+                        home,
+                    },
                     _ => return Err(HomeDirectoryMissing { expected: home }),
                 }
             }
@@ -187,7 +209,17 @@ impl UserView {
                 if !tree.is_dir(&home).await {
                     return Err(HomeDirectoryMissing { expected: home });
                 }
-                Jail::Home { home }
+                let Some(mount) = tree.mount_of(&home) else {
+                    return Err(HomeDirectoryMissing { expected: home });
+                };
+                let in_mount = home.strip_prefix(&mount.path).ok_or(HomeDirectoryMissing {
+                    expected: home.clone(),
+                })?;
+                Jail::Home {
+                    home_depth: mount.path.segments().len(),
+                    jailed: mount.storage.jailed(&in_mount),
+                    home,
+                }
             }
         };
         Ok((UserView { tree, jail }, VirtualPath::root()))
@@ -197,19 +229,36 @@ impl UserView {
     pub fn resolve(&self, client_path: &VirtualPath) -> Result<Resolved, StorageError> {
         let site_path = match &self.jail {
             Jail::Open => client_path.clone(),
-            Jail::PhysicalHome { home, root } => {
+            Jail::PhysicalHome { home, jailed } => {
                 if self.is_global(client_path) {
                     client_path.clone()
                 } else {
-                    let site_path = home.concat(client_path);
                     return Ok(Resolved {
-                        storage: Arc::clone(root),
-                        rel: site_path.clone(),
-                        site_path,
+                        storage: Arc::clone(jailed),
+                        rel: client_path.clone(),
+                        site_path: home.concat(client_path),
                     });
                 }
             }
-            Jail::Home { home } => home.concat(client_path),
+            Jail::Home {
+                home,
+                home_depth,
+                jailed,
+            } => {
+                let site_path = home.concat(client_path);
+                let served_by_home = self
+                    .tree
+                    .mount_of(&site_path)
+                    .is_some_and(|m| m.path.segments().len() <= *home_depth);
+                if served_by_home {
+                    return Ok(Resolved {
+                        storage: Arc::clone(jailed),
+                        rel: client_path.clone(),
+                        site_path,
+                    });
+                }
+                site_path
+            }
         };
         let (storage, rel) = self
             .tree
@@ -235,7 +284,7 @@ impl UserView {
                     Vec::new()
                 }
             }
-            Jail::Home { home } => self.tree.child_mounts(&home.concat(client_dir)),
+            Jail::Home { home, .. } => self.tree.child_mounts(&home.concat(client_dir)),
         }
     }
 
@@ -474,8 +523,9 @@ mod tests {
         let mode = IsolationMode::IsolateRootDirectoryOnly;
         let (view, start) = view(&site, mode, &user("alice")).await;
         assert_eq!(start, "/");
+        // The root back-end jailed to the home serves it: client paths are its paths.
         let root = view.resolve(&VirtualPath::root()).unwrap();
-        assert_eq!(root.rel.to_string(), "/LocalUser/alice");
+        assert!(root.rel.is_root());
         assert_eq!(root.site_path.to_string(), "/LocalUser/alice");
         let file = view.resolve(&vp("/a.txt")).unwrap();
         assert_eq!(file.site_path.to_string(), "/LocalUser/alice/a.txt");
@@ -490,7 +540,7 @@ mod tests {
         // Vdirs beneath the home are not part of this mode: the physical folder serves.
         assert!(view.child_mounts(&vp("/extra")).is_empty());
         let extra = view.resolve(&vp("/extra/e.txt")).unwrap();
-        assert_eq!(extra.rel.to_string(), "/LocalUser/alice/extra/e.txt");
+        assert_eq!(extra.rel.to_string(), "/extra/e.txt");
         assert!(extra.storage.metadata(&extra.rel).await.is_err());
         // Nothing above the home: the site root's files are out of reach.
         let top = view.resolve(&vp("/top.txt")).unwrap();
@@ -504,7 +554,7 @@ mod tests {
             .await
             .unwrap();
         w.write_all(b"new").await.unwrap();
-        w.shutdown().await.unwrap();
+        w.finish().await.unwrap();
         let on_disk = site.tmp.path().join("site/LocalUser/alice/new.txt");
         assert_eq!(fs::read(on_disk).unwrap(), b"new");
     }

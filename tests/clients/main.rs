@@ -20,11 +20,13 @@
 //! - [`lftp`]: recursive mirror up and down with checksums; ls, rm, mkdir, mv, resume.
 //! - [`ftplib`]: `tests/clients/ftplib_check.py`, Python's standard FTP client.
 //! - [`tnftp`]: NetBSD ftp's ^C during a download (ABOR with the Telnet Synch as urgent data).
+//! - [`crash`]: `kill -9` during an upload, then the next start.
 //! - [`cli`]: `wharf config …`, `wharf user …`, `wharf serve` with the embedded default.
 
 mod cli;
 #[path = "../common/mod.rs"]
 mod common;
+mod crash;
 mod curl;
 mod ftplib;
 mod lftp;

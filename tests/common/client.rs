@@ -171,6 +171,11 @@ impl Client {
         assert_eq!(sent, bytes.len(), "short urgent send");
     }
 
+    /// Resets the control connection (zero linger, then close: the server reads an RST).
+    pub fn reset(self) {
+        reset(self.writer.as_ref());
+    }
+
     /// Sends raw bytes; false when the connection is gone.
     pub async fn try_send_raw(&mut self, bytes: &[u8]) -> bool {
         matches!(
@@ -464,6 +469,11 @@ impl Client {
         assert!(r.code >= 400, "{line} was expected to be refused: {r:?}");
         r
     }
+}
+
+/// Makes the close of `stream` abortive: the peer reads a connection reset.
+pub fn reset(stream: &TcpStream) {
+    rustix::net::sockopt::set_socket_linger(stream, Some(Duration::ZERO)).expect("SO_LINGER");
 }
 
 /// Connects a data socket (with a timeout).

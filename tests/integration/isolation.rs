@@ -182,3 +182,87 @@ async fn missing_home_refuses_the_login() {
         c.login("alice", "alice-pw").await;
     }
 }
+
+/// alice's and bob's homes side by side; alice's holds links to bob's home (relative and
+/// absolute), to one of his files, and one link that stays inside her home.
+fn homes_with_links(root: &Path) {
+    let site = root.join("site");
+    write_file(&site, "LocalUser/alice/docs/mine.txt", b"alice's");
+    write_file(&site, "LocalUser/bob/secret.txt", b"bob's secret");
+    write_file(&site, "LocalUser/bob/sub/deep.txt", b"deep");
+    let alice = site.join("LocalUser/alice");
+    std::os::unix::fs::symlink("../bob", alice.join("rel")).unwrap();
+    std::os::unix::fs::symlink(site.join("LocalUser/bob"), alice.join("abs")).unwrap();
+    std::os::unix::fs::symlink("../bob/secret.txt", alice.join("file")).unwrap();
+    std::os::unix::fs::symlink("docs", alice.join("inside")).unwrap();
+}
+
+/// Every path-taking command through a link out of the jail gets 550, and nothing in bob's
+/// home is read, listed, written, renamed or deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_jail_holds_through_links_for_every_command() {
+    for mode in ["IsolateAllDirectories", "IsolateRootDirectoryOnly"] {
+        let server =
+            TestServer::start_with(&config(mode, SiteXml::new("Test")), homes_with_links).await;
+        let mut c = Client::connect(server.addr()).await;
+        c.login("alice", "alice-pw").await;
+        c.expect("TYPE I", 200).await;
+        for link in ["rel", "abs"] {
+            let file = format!("{link}/secret.txt");
+            let dir = format!("{link}/sub");
+            for line in [
+                format!("SIZE {file}"),
+                format!("MDTM {file}"),
+                format!("MFMT 20200101000000 {file}"),
+                format!("MLST {file}"),
+                format!("MLST {link}"),
+                format!("CWD {link}"),
+                format!("CWD {dir}"),
+                format!("DELE {file}"),
+                format!("RMD {dir}"),
+                format!("MKD {link}/planted"),
+                format!("RNFR {file}"),
+                format!("RNFR {link}/sub"),
+            ] {
+                let r = c.cmd(&line).await;
+                assert_eq!(r.code, 550, "{mode}: {line} → {r:?}");
+            }
+            for line in [
+                format!("RETR {file}"),
+                format!("STOR {file}"),
+                format!("STOR {link}/planted.txt"),
+                format!("APPE {file}"),
+                format!("LIST {link}"),
+                format!("NLST {link}"),
+                format!("MLSD {link}"),
+            ] {
+                let r = c.refused_data_cmd(&line).await;
+                assert_eq!(r.code, 550, "{mode}: {line} → {r:?}");
+            }
+            // STOU in a directory behind the link, and a rename of alice's file into it.
+            c.expect(&format!("CWD {link}"), 550).await;
+            c.expect("RNFR docs/mine.txt", 350).await;
+            c.expect(&format!("RNTO {link}/stolen.txt"), 550).await;
+            // SITE takes no path here: nothing to reach through it.
+            let r = c.cmd(&format!("SITE CHMOD 777 {file}")).await;
+            assert_eq!(r.code, 504, "{r:?}");
+        }
+        assert_eq!(c.refused_data_cmd("RETR file").await.code, 550);
+        // Links that stay inside the jail keep working; the escaping ones are not listed.
+        assert_eq!(c.retr("inside/mine.txt").await, b"alice's");
+        assert_eq!(names(&mut c, "").await, ["docs", "inside"]);
+        let bob = server.site_dir().join("LocalUser/bob");
+        assert_eq!(
+            std::fs::read(bob.join("secret.txt")).unwrap(),
+            b"bob's secret",
+            "{mode}"
+        );
+        let mut left: Vec<String> = std::fs::read_dir(&bob)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["secret.txt", "sub"], "{mode}");
+        assert!(bob.join("sub/deep.txt").exists());
+    }
+}

@@ -21,4 +21,5 @@ mod login;
 mod registry;
 mod shutdown;
 mod transfer;
+mod uploads;
 mod vhosts;

@@ -432,12 +432,16 @@ async fn files_being_uploaded_are_protected() {
     other.expect("DELE busy.bin", 250).await;
 }
 
+/// With `allowReadUploadsInProgress`, a RETR of a name being uploaded is allowed; uploads
+/// are written aside, so the reader gets the name's content as it is: the previous version
+/// until the upload completes (a new name: not there yet), the new one after the 226.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn allow_read_uploads_in_progress_lets_readers_in() {
     let server = TestServer::start(&with_ftp(
         r#"<fileHandling allowReadUploadsInProgress="true" keepPartialUploads="true" />"#,
     ))
     .await;
+    write_file(&server.site_dir(), "growing.log", b"old version\n");
     let mut up = Client::connect(server.addr()).await;
     up.login("alice", "alice-pw").await;
     up.expect("TYPE I", 200).await;
@@ -446,15 +450,19 @@ async fn allow_read_uploads_in_progress_lets_readers_in() {
     up.send_line("STOR growing.log").await;
     up.expect_reply(150).await;
     data.write_all(b"first line\n").await.unwrap();
-    let path = server.site_dir().join("growing.log");
-    crate::support::wait_for("the first bytes on disk", || {
-        (std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) == 11).then_some(())
+    let registry = server.registry().clone();
+    crate::support::wait_for("the first bytes to arrive", || {
+        registry
+            .sessions(None)
+            .iter()
+            .find_map(|s| s.transfer.as_ref().map(|t| t.bytes))
+            .filter(|b| *b >= 11)
     })
     .await;
     let mut reader = Client::connect(server.addr()).await;
     reader.login("bob", "bob-pw").await;
     reader.expect("TYPE I", 200).await;
-    assert_eq!(reader.retr("growing.log").await, b"first line\n");
+    assert_eq!(reader.retr("growing.log").await, b"old version\n");
     data.write_all(b"second line\n").await.unwrap();
     drop(data);
     up.expect_reply(226).await;

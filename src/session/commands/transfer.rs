@@ -320,11 +320,10 @@ impl Session {
             UploadKind::Stou => "STOU",
         };
         let mut context = TransferContext::new(verb, client_path.to_string());
-        // Only a file this upload created may be removed on failure: appends and resumes
-        // never lose what was stored before.
-        if !keep && matches!(mode, WriteMode::Truncate | WriteMode::CreateNew) {
-            context.remove_on_failure = Some((r.storage.clone(), r.rel.clone()));
-        }
+        // STOR and STOU are written aside: the name changes only through this completion.
+        // Appends and resumes write in place and never lose what was stored before.
+        context.completion = target.completion;
+        context.keep_partial = keep;
         context._upload_guard = Some(self.site.begin_upload(r.site_path.clone()));
         let payload = Payload::Upload {
             writer: target.writer,
@@ -379,14 +378,17 @@ impl Session {
         // The idle clock counts time without commands or transfers: a long transfer
         // must not time the session out the moment it ends.
         self.last_command_at = tokio::time::Instant::now();
-        let context = transfer.context;
-        let failed = !matches!(outcome, TransferOutcome::Complete { .. });
-        if failed
-            && let Some((storage, rel)) = &context.remove_on_failure
-            && let Err(e) = storage.remove_file(rel).await
-        {
-            tracing::warn!(error = %e, path = %context.path, "could not remove a partial upload");
-        }
+        let mut context = transfer.context;
+        let complete = matches!(outcome, TransferOutcome::Complete { .. });
+        // Published (or discarded) before the reply: 226 means the name holds the upload.
+        let outcome = match context.settle_upload(complete).await {
+            Err(e) if complete => TransferOutcome::Storage(e),
+            Err(e) => {
+                tracing::warn!(error = %e, path = %context.path, "could not keep a partial upload");
+                outcome
+            }
+            Ok(()) => outcome,
+        };
         drop(context._upload_guard);
         let reply = match outcome {
             TransferOutcome::Complete { bytes } => {
