@@ -49,9 +49,10 @@ pub const DEFAULT_ADMIN_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_ADMIN_MAX_CONNECTIONS: u32 = 256;
 /// Default `administration@maxEventSubscribers`: event streams open at once.
 pub const DEFAULT_ADMIN_MAX_EVENT_SUBSCRIBERS: u32 = 64;
-/// Read buffer of one admin connection (bytes): the request line and headers must fit, so
-/// this also caps the header size; bodies stream through it.
+/// Read buffer of one admin connection (bytes); bodies stream through it.
 pub const ADMIN_MAX_BUFFER: usize = 64 * 1024;
+/// Largest request line and headers of an admin request (bytes); larger: `431`.
+pub const ADMIN_MAX_HEADER_BYTES: usize = 16 * 1024;
 /// First pause of an accept loop after the process ran out of descriptors (or memory):
 /// the pending connection stays in the kernel's queue until descriptors are free.
 pub const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(100);

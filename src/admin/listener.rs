@@ -10,8 +10,8 @@
 //!   the first wait, so trickling a byte at a time does not extend it), and for the idle
 //!   time between two requests of a kept-alive connection; a response being streamed
 //!   (Server-Sent Events) is not idle;
-//! - a fixed read buffer per connection ([`ADMIN_MAX_BUFFER`]), which also caps the
-//!   header size;
+//! - a fixed read buffer per connection ([`ADMIN_MAX_BUFFER`]) and a header cap
+//!   ([`ADMIN_MAX_HEADER_BYTES`], larger: `431`);
 //! - accept errors (out of descriptors) pause and retry instead of spinning
 //!   ([`AcceptBackoff`]).
 //!
@@ -32,7 +32,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::limits::ADMIN_MAX_BUFFER;
+use crate::limits::{ADMIN_MAX_BUFFER, ADMIN_MAX_HEADER_BYTES};
 use crate::server::accept::AcceptBackoff;
 
 /// The answer to a connection over `maxConnections` on a plain-HTTP listener.
@@ -154,7 +154,8 @@ async fn http<I>(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(header_read_timeout)
-        .max_buf_size(ADMIN_MAX_BUFFER);
+        .max_buf_size(ADMIN_MAX_BUFFER)
+        .max_header_size(ADMIN_MAX_HEADER_BYTES);
     let conn = builder.serve_connection(TokioIo::new(io), TowerToHyperService::new(app));
     tokio::pin!(conn);
     let result = tokio::select! {

@@ -1,6 +1,7 @@
 //! What one admin client can hold is bounded: the header-read timeout (slow, silent and idle
 //! connections are closed; event streams are not), `maxConnections` (refused at once) and
-//! `maxEventSubscribers` (503); and HTTPS with the configured certificate.
+//! `maxEventSubscribers` (503), the header size (431); and HTTPS with the configured
+//! certificate.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -307,4 +308,18 @@ async fn https_with_the_configured_certificate_for_clients_and_the_cli() {
     .unwrap();
     ran.assert_success();
     assert_eq!(ran.json()["sites"][0]["name"], "Default FTP Site", "{ran}");
+}
+
+#[tokio::test]
+async fn request_headers_over_16_kib_get_431() {
+    let server = TestServer::start(|_| {}).await;
+    let mut stream = TcpStream::connect(server.admin).await.unwrap();
+    let filler = "a".repeat(17 * 1024);
+    let request = format!("GET /api/v1/sites HTTP/1.1\r\nHost: x\r\nX-Big: {filler}\r\n\r\n");
+    let _ = stream.write_all(request.as_bytes()).await;
+    let seen = until_closed(&mut stream, CLOSE_DEADLINE)
+        .await
+        .expect("closed after the answer");
+    let seen = String::from_utf8_lossy(&seen);
+    assert!(seen.starts_with("HTTP/1.1 431"), "{seen}");
 }

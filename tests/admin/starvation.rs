@@ -199,8 +199,8 @@ async fn an_admin_flood_leaves_ftp_served_and_every_admin_connection_is_closed()
         !starved,
         "the admin listener kept accepting (and refusing) all 1,600"
     );
-    eprintln!("flood: FTP banner after {took:?}");
     let descriptors = open_descriptors(pid);
+    eprintln!("flood: FTP banner after {took:?}; {descriptors} descriptors open");
     assert!(
         descriptors <= 256 + 100,
         "maxConnections (256) bounds the admin side's descriptors: {descriptors} open"
