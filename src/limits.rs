@@ -42,3 +42,19 @@ pub const ADMIN_MAX_BODY: usize = 64 * 1024;
 pub const SSE_KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Bytes of the random admin bearer token (written as twice as many hex digits).
 pub const ADMIN_TOKEN_BYTES: usize = 32;
+/// Default `administration@headerReadTimeout`: time to send a request's headers (and the
+/// TLS handshake), and the longest idle time between two requests of a connection.
+pub const DEFAULT_ADMIN_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default `administration@maxConnections`: admin connections open at once.
+pub const DEFAULT_ADMIN_MAX_CONNECTIONS: u32 = 256;
+/// Default `administration@maxEventSubscribers`: event streams open at once.
+pub const DEFAULT_ADMIN_MAX_EVENT_SUBSCRIBERS: u32 = 64;
+/// Read buffer of one admin connection (bytes); bodies stream through it.
+pub const ADMIN_MAX_BUFFER: usize = 64 * 1024;
+/// Largest request line and headers of an admin request (bytes); larger: `431`.
+pub const ADMIN_MAX_HEADER_BYTES: usize = 16 * 1024;
+/// First pause of an accept loop after the process ran out of descriptors (or memory):
+/// the pending connection stays in the kernel's queue until descriptors are free.
+pub const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(100);
+/// Longest pause between two accept attempts while out of descriptors.
+pub const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);

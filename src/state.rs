@@ -11,12 +11,16 @@ use crate::config::Config;
 
 /// The state directory for `config` (not created).
 pub fn state_dir(config: &Config) -> PathBuf {
+    state_dir_for(config.source.as_deref())
+}
+
+/// The state directory of a configuration loaded from `source` (`None`: the embedded
+/// default).
+pub fn state_dir_for(source: Option<&Path>) -> PathBuf {
     if let Some(dir) = std::env::var_os("WHARF_STATE_DIR") {
         return PathBuf::from(dir);
     }
-    let base = config
-        .source
-        .as_deref()
+    let base = source
         .and_then(Path::parent)
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));

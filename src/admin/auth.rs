@@ -13,7 +13,7 @@
 //!   send: the CSRF guard on top of `SameSite`.
 
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -28,6 +28,7 @@ use serde::Deserialize;
 use super::AdminState;
 use super::error::ApiError;
 use crate::config::Config;
+use crate::config::files::{self, TOKEN_FILE_MAX};
 use crate::limits::ADMIN_TOKEN_BYTES;
 
 /// The cookie the page may authenticate with.
@@ -82,43 +83,57 @@ pub fn token_path(config: &Config) -> PathBuf {
         .unwrap_or_else(|| crate::state::state_dir(config).join("admin.token"))
 }
 
+/// Reads an existing token file: `Ok(None)` when it is missing or empty. It must be a
+/// regular file of at most [`TOKEN_FILE_MAX`] bytes holding printable ASCII without spaces;
+/// a file readable by others is warned about.
+pub fn read_token_file(path: &Path) -> io::Result<Option<Token>> {
+    let (file, metadata) = match files::open_regular(path) {
+        Ok(opened) => opened,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let bytes = files::read_open(file, &metadata, TOKEN_FILE_MAX)?;
+    let text = String::from_utf8_lossy(&bytes);
+    let token = text.trim();
+    if token.is_empty() {
+        return Ok(None);
+    }
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{}: a token is printable ASCII without spaces",
+                path.display()
+            ),
+        ));
+    }
+    let mode = metadata.permissions().mode();
+    if mode & 0o077 != 0 {
+        tracing::warn!(
+            path = %path.display(),
+            mode = format!("{:o}", mode & 0o777),
+            "the admin token file is readable by other users; chmod 600 it"
+        );
+    }
+    Ok(Some(Token::new(token)))
+}
+
 /// Reads the token file, or creates it (mode 0600, parent directories 0700) with a fresh
 /// random token when it is missing or empty.
 pub fn load_or_create_token(path: &Path) -> io::Result<Token> {
     for _ in 0..3 {
-        match std::fs::File::open(path) {
-            Ok(mut file) => {
-                let mut text = String::new();
-                file.read_to_string(&mut text)?;
-                let token = text.trim();
-                if token.is_empty() {
-                    return write_new_token(path, false);
-                }
-                if !token.bytes().all(|b| b.is_ascii_graphic()) {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!(
-                            "{}: a token is printable ASCII without spaces",
-                            path.display()
-                        ),
-                    ));
-                }
-                let mode = file.metadata()?.permissions().mode();
-                if mode & 0o077 != 0 {
-                    tracing::warn!(
-                        path = %path.display(),
-                        mode = format!("{:o}", mode & 0o777),
-                        "the admin token file is readable by other users; chmod 600 it"
-                    );
-                }
-                return Ok(Token::new(token));
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => match write_new_token(path, true) {
-                // Another process created it between our open and create: read theirs.
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                other => return other,
-            },
+        if let Some(token) = read_token_file(path)? {
+            return Ok(token);
+        }
+        let exists = match std::fs::symlink_metadata(path) {
+            Ok(_) => true,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => false,
             Err(e) => return Err(e),
+        };
+        match write_new_token(path, !exists) {
+            // Another process created it between our open and create: read theirs.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            other => return other,
         }
     }
     Err(io::Error::other(format!(
@@ -227,7 +242,9 @@ pub async fn page_login(
     if !state.token.matches(&token) {
         return ApiError::Unauthorized.into_response();
     }
-    let cookie = format!("{COOKIE_NAME}={token}; HttpOnly; SameSite=Strict; Path=/");
+    // Over HTTPS the browser must never send it back in clear text.
+    let secure = if state.https { "; Secure" } else { "" };
+    let cookie = format!("{COOKIE_NAME}={token}; HttpOnly; SameSite=Strict; Path=/{secure}");
     let mut response = StatusCode::SEE_OTHER.into_response();
     let headers = response.headers_mut();
     headers.insert(LOCATION, HeaderValue::from_static("/"));

@@ -3,7 +3,7 @@
 //! Internal causes are logged here and never returned to the client.
 
 use axum::Json;
-use axum::http::header::{ALLOW, WWW_AUTHENTICATE};
+use axum::http::header::{ALLOW, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -31,6 +31,8 @@ pub enum ApiError {
     },
     /// Something broke inside; the detail is logged, not returned (500).
     Internal(String),
+    /// A bound is reached (503, `Retry-After: 5`): too many event streams.
+    Unavailable(String),
 }
 
 impl ApiError {
@@ -43,6 +45,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -55,6 +58,7 @@ impl ApiError {
             ApiError::Forbidden(m)
             | ApiError::NotFound(m)
             | ApiError::BadRequest(m)
+            | ApiError::Unavailable(m)
             | ApiError::MethodNotAllowed { message: m, .. } => m,
             ApiError::Internal(_) => "internal error",
         }
@@ -79,6 +83,11 @@ impl IntoResponse for ApiError {
                 response
                     .headers_mut()
                     .insert(ALLOW, HeaderValue::from_static(allow));
+            }
+            ApiError::Unavailable(_) => {
+                response
+                    .headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from_static("5"));
             }
             _ => {}
         }

@@ -10,6 +10,10 @@
 //! comments flow every [`SSE_KEEP_ALIVE`]; the stream ends when the server drains.
 //!
 //! `?site=NAME` (an extension) limits the snapshot and the events to one site.
+//!
+//! At most `administration@maxEventSubscribers` streams are open at once: each holds a
+//! permit of [`AdminState::event_slots`] until the client goes away; one more is answered
+//! `503` with a JSON error.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -59,9 +63,20 @@ async fn events(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
+    let slot = state.event_slots.clone().try_acquire_owned().map_err(|_| {
+        ApiError::Unavailable(format!(
+            "too many event subscribers (administration maxEventSubscribers is {}); retry later",
+            state.shared.config.administration.max_event_subscribers
+        ))
+    })?;
     let registry = state.shared.registry.clone();
     let subscription = registry.events().subscribe(resume);
     let stream = event_stream(registry, subscription, site, state.shutdown.clone());
+    // The permit lives as long as the stream: hyper drops it when the client is gone.
+    let stream = futures_util::StreamExt::map(stream, move |event| {
+        let _held = &slot;
+        event
+    });
     Ok(Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(SSE_KEEP_ALIVE))
         .into_response())

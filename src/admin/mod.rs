@@ -10,15 +10,18 @@
 //! - [`json`]: the JSON views of session records; [`list_writer`] writes session lists.
 //! - [`error`]: `ApiError` → status + `{"error": "…"}`.
 //! - [`page`]: `GET /`, the live sessions page.
+//! - [`listener`]: accepting and serving connections, with their bounds (connections,
+//!   header-read timeout, HTTPS).
 //!
-//! The listener stops with the server's drain token (`with_graceful_shutdown`); event
-//! streams end on the same token so the graceful shutdown does not wait on them.
+//! The listener stops with the server's drain token (graceful); event streams end on the
+//! same token so the graceful shutdown does not wait on them.
 
 pub mod auth;
 pub mod error;
 pub mod events;
 pub mod json;
 pub mod list_writer;
+pub mod listener;
 pub mod metrics;
 pub mod negotiate;
 pub mod page;
@@ -39,6 +42,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::routing::get;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -58,21 +62,28 @@ pub struct AdminState {
     pub token: Arc<Token>,
     /// Fires when the server drains: event streams end.
     pub shutdown: CancellationToken,
+    /// One permit per event stream (`administration@maxEventSubscribers`).
+    pub event_slots: Arc<Semaphore>,
+    /// Served over HTTPS: the page's cookie is `Secure`.
+    pub https: bool,
 }
 
 impl AdminState {
-    /// State for [`router`].
+    /// State for [`router`] (plain HTTP; see [`AdminState::https`]).
     pub fn new(
         shared: Arc<Shared>,
         endpoints: impl Into<Arc<[BoundEndpoint]>>,
         token: Token,
         shutdown: CancellationToken,
     ) -> AdminState {
+        let subscribers = shared.config.administration.max_event_subscribers as usize;
         AdminState {
             shared,
             endpoints: endpoints.into(),
             token: Arc::new(token),
             shutdown,
+            event_slots: Arc::new(Semaphore::new(subscribers)),
+            https: false,
         }
     }
 }
@@ -109,6 +120,8 @@ pub fn router(state: AdminState) -> Router {
 pub struct AdminEndpoint {
     /// The bound address (port resolved when the configuration said 0).
     pub addr: SocketAddr,
+    /// HTTPS (`administration@certificateFile`).
+    pub https: bool,
     /// The token file.
     pub token_file: PathBuf,
     /// The token.
@@ -119,15 +132,17 @@ impl fmt::Debug for AdminEndpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AdminEndpoint")
             .field("addr", &self.addr)
+            .field("https", &self.https)
             .field("token_file", &self.token_file)
             .finish_non_exhaustive()
     }
 }
 
 impl AdminEndpoint {
-    /// `http://ADDR/`.
+    /// `http://ADDR/` or `https://ADDR/`.
     pub fn url(&self) -> String {
-        format!("http://{}/", self.addr)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}/", self.addr)
     }
 }
 
@@ -140,7 +155,18 @@ pub async fn start(
     hard: CancellationToken,
     tasks: &TaskTracker,
 ) -> anyhow::Result<AdminEndpoint> {
-    let admin = &shared.config.administration;
+    let admin = shared.config.administration.clone();
+    // The configuration refuses plain HTTP off loopback unless allowed, and checks the
+    // certificate; a file that changed since is an error here (the FTP service still runs).
+    let tls = match &admin.tls {
+        Some(tls) => {
+            let config =
+                crate::tls::https_server_config(&tls.certificate_file, &tls.private_key_file)
+                    .context("HTTPS certificate")?;
+            Some(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+        }
+        None => None,
+    };
     let listener = TcpListener::bind(admin.binding)
         .await
         .with_context(|| format!("cannot listen on {}", admin.binding))?;
@@ -148,38 +174,34 @@ pub async fn start(
     let token_file = auth::token_path(&shared.config);
     let token = auth::load_or_create_token(&token_file)
         .with_context(|| format!("admin token file {}", token_file.display()))?;
-    if !addr.ip().is_loopback() {
+    if tls.is_none() && !addr.ip().to_canonical().is_loopback() {
         tracing::warn!(
             %addr,
-            "the admin API listens on a non-loopback address without TLS: the bearer token \
-             and session data travel in clear text; bind it to 127.0.0.1 or put a TLS proxy in front"
+            "the admin API listens on a non-loopback address without TLS \
+             (allowUnencryptedRemote=\"true\"): the bearer token and session data travel in \
+             clear text unless a TLS proxy is in front"
         );
     }
-    let state = AdminState::new(shared, endpoints, token.clone(), drain.clone());
-    tasks.spawn(serve(listener, state, drain, hard));
-    tracing::info!(%addr, token_file = %token_file.display(), "admin API listening");
+    let https = tls.is_some();
+    let mut state = AdminState::new(shared, endpoints, token.clone(), drain.clone());
+    state.https = https;
+    let settings = listener::ListenerSettings {
+        header_read_timeout: admin.header_read_timeout,
+        max_connections: admin.max_connections as usize,
+        tls,
+    };
+    tasks.spawn(listener::serve(
+        listener,
+        router(state),
+        settings,
+        drain,
+        hard,
+    ));
+    tracing::info!(%addr, https, token_file = %token_file.display(), "admin API listening");
     Ok(AdminEndpoint {
         addr,
+        https,
         token_file,
         token,
     })
-}
-
-/// Serves [`router`] on `listener` until `stop` (graceful) or `hard` (immediate).
-pub async fn serve(
-    listener: TcpListener,
-    state: AdminState,
-    stop: CancellationToken,
-    hard: CancellationToken,
-) {
-    let app = router(state);
-    let server = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned());
-    tokio::select! {
-        result = server => {
-            if let Err(e) = result {
-                tracing::error!(error = %e, "admin API stopped");
-            }
-        }
-        _ = hard.cancelled() => {}
-    }
 }

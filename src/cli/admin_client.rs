@@ -1,7 +1,8 @@
 //! A small HTTP/1.1 client for the admin API (design.md §4), used by `wharf sites` and
 //! `wharf sessions`.
 //!
-//! The admin listener is on loopback and speaks plain HTTP/1.1; requests are tiny, so a
+//! The admin listener speaks HTTP/1.1, plain on loopback or HTTPS with the configured
+//! certificate (trusted by pinning it, see [`super::admin_tls`]); requests are tiny, so a
 //! hand-written client over a tokio `TcpStream` is enough: one connection per request
 //! (`Connection: close`), bodies framed by `Content-Length`, `chunked` or end of stream.
 //! [`EventStream`] reads the Server-Sent Events of `GET /api/v1/events` incrementally.
@@ -15,10 +16,14 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
+use rustls::ClientConfig;
+use rustls::pki_types::ServerName;
+
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use crate::config::{self, Config, Severity};
@@ -95,7 +100,14 @@ pub struct AdminClient {
     addr: SocketAddr,
     authority: String,
     token: String,
+    /// HTTPS: the client configuration and the name for SNI.
+    tls: Option<(Arc<ClientConfig>, ServerName<'static>)>,
 }
+
+/// A connection to the admin API, clear or TLS.
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+type Stream = Box<dyn Io>;
 
 /// A buffered HTTP response.
 #[derive(Debug)]
@@ -154,7 +166,7 @@ impl AdminClient {
         let env_url = std::env::var("WHARF_ADMIN_URL")
             .ok()
             .filter(|s| !s.is_empty());
-        let (addr, authority) = match admin_url.map(str::to_string).or(env_url) {
+        let (addr, authority, https) = match admin_url.map(str::to_string).or(env_url) {
             Some(url) => parse_url(&url)?,
             None => {
                 let binding = config.administration.binding;
@@ -170,11 +182,32 @@ impl AdminClient {
                     ip => ip,
                 };
                 let addr = SocketAddr::new(ip, binding.port());
-                (addr, addr.to_string())
+                (addr, addr.to_string(), config.administration.tls.is_some())
             }
         };
+        let tls = if https {
+            let Some(admin_tls) = &config.administration.tls else {
+                return Err(CliError::failed(
+                    "an https:// admin URL, but the configuration sets no administration \
+                     certificateFile to trust",
+                ));
+            };
+            let client = super::admin_tls::pinned_client_config(&admin_tls.certificate_file)
+                .map_err(|e| CliError::failed(format!("admin API certificate: {e}")))?;
+            let host = authority
+                .rsplit_once(':')
+                .map_or(authority.as_str(), |(host, _)| host)
+                .trim_start_matches('[')
+                .trim_end_matches(']');
+            let name = ServerName::try_from(host.to_string())
+                .map_err(|_| CliError::failed(format!("invalid admin host name {host:?}")))?;
+            Some((client, name))
+        } else {
+            None
+        };
         let token_path = token_file(&config);
-        let token = std::fs::read_to_string(&token_path).map_err(|e| {
+        let token = config::files::read_to_string(&token_path, config::files::TOKEN_FILE_MAX)
+            .map_err(|e| {
             CliError::failed(format!(
                 "cannot read the admin token from {}: {e} (is `wharf serve` running with this configuration?)",
                 token_path.display()
@@ -191,12 +224,14 @@ impl AdminClient {
             addr,
             authority,
             token,
+            tls,
         })
     }
 
     /// The base URL, for messages.
     pub fn base_url(&self) -> String {
-        format!("http://{}/", self.authority)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}/", self.authority)
     }
 
     /// Sends one request and reads the whole response (any status).
@@ -309,6 +344,28 @@ impl AdminClient {
                 ))
             })?;
         let _ = stream.set_nodelay(true);
+        let stream: Stream = match &self.tls {
+            None => Box::new(stream),
+            Some((config, name)) => {
+                let connector = tokio_rustls::TlsConnector::from(config.clone());
+                let handshake = connector.connect(name.clone(), stream);
+                let tls = tokio::time::timeout(CONNECT_TIMEOUT, handshake)
+                    .await
+                    .map_err(|_| {
+                        CliError::failed(format!(
+                            "TLS with the admin API at {}: timed out",
+                            self.base_url()
+                        ))
+                    })?
+                    .map_err(|e| {
+                        CliError::failed(format!(
+                            "TLS with the admin API at {}: {e}",
+                            self.base_url()
+                        ))
+                    })?;
+                Box::new(tls)
+            }
+        };
         let mut request = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nAccept: {accept}\r\nUser-Agent: wharf-cli/{}\r\nConnection: close\r\n",
             self.authority,
@@ -388,25 +445,25 @@ pub fn token_file(config: &Config) -> PathBuf {
         .unwrap_or_else(|| crate::state::state_dir(config).join("admin.token"))
 }
 
-/// Parses `http://host:port[/…]` or `host:port` into an address and the `Host` value.
-fn parse_url(url: &str) -> Result<(SocketAddr, String), CliError> {
+/// Parses `http[s]://host:port[/…]` or `host:port` into an address, the `Host` value and
+/// whether it is HTTPS.
+fn parse_url(url: &str) -> Result<(SocketAddr, String, bool), CliError> {
     let bad = || {
         CliError::failed(format!(
-            "invalid admin URL {url:?}: expected http://HOST:PORT/"
+            "invalid admin URL {url:?}: expected http://HOST:PORT/ or https://HOST:PORT/"
         ))
     };
-    if url.starts_with("https://") {
-        return Err(CliError::failed(
-            "the admin client speaks plain HTTP (loopback); https:// is not supported",
-        ));
-    }
-    let rest = url.strip_prefix("http://").unwrap_or(url);
+    let (rest, https) = match url.strip_prefix("https://") {
+        Some(rest) => (rest, true),
+        None => (url.strip_prefix("http://").unwrap_or(url), false),
+    };
+    let default_port = if https { 443 } else { 80 };
     let authority = rest.split('/').next().unwrap_or_default();
     if authority.is_empty() {
         return Err(bad());
     }
     let with_port = if authority.ends_with(']') || !authority.contains(':') {
-        format!("{authority}:80")
+        format!("{authority}:{default_port}")
     } else {
         authority.to_string()
     };
@@ -416,7 +473,7 @@ fn parse_url(url: &str) -> Result<(SocketAddr, String), CliError> {
         .map_err(|_| bad())?
         .next()
         .ok_or_else(bad)?;
-    Ok((addr, authority.to_string()))
+    Ok((addr, authority.to_string(), https))
 }
 
 /// Header values come from the command line: no line breaks.
@@ -454,7 +511,7 @@ pub fn with_query(path: &str, params: &[(&str, Option<String>)]) -> String {
 }
 
 struct Connection {
-    reader: BufReader<TcpStream>,
+    reader: BufReader<Stream>,
 }
 
 struct Head {
@@ -477,7 +534,7 @@ fn protocol_error(what: impl fmt::Display) -> CliError {
     ))
 }
 
-async fn read_head(reader: &mut BufReader<TcpStream>) -> Result<Head, CliError> {
+async fn read_head(reader: &mut BufReader<Stream>) -> Result<Head, CliError> {
     let mut total = 0;
     let mut lines = Vec::new();
     loop {
@@ -536,12 +593,12 @@ enum Framing {
 
 /// Reads a response body chunk by chunk, whatever its framing.
 struct BodyReader {
-    reader: BufReader<TcpStream>,
+    reader: BufReader<Stream>,
     framing: Framing,
 }
 
 impl BodyReader {
-    fn new(reader: BufReader<TcpStream>, head: &Head) -> Result<BodyReader, CliError> {
+    fn new(reader: BufReader<Stream>, head: &Head) -> Result<BodyReader, CliError> {
         let chunked = head
             .header("transfer-encoding")
             .is_some_and(|v| v.contains("chunked"));
@@ -740,12 +797,16 @@ mod tests {
 
     #[test]
     fn urls_and_queries() {
-        let (addr, authority) = parse_url("http://127.0.0.1:2180/").unwrap();
+        let (addr, authority, https) = parse_url("http://127.0.0.1:2180/").unwrap();
         assert_eq!(addr, "127.0.0.1:2180".parse().unwrap());
         assert_eq!(authority, "127.0.0.1:2180");
-        let (addr, _) = parse_url("[::1]:9000").unwrap();
+        assert!(!https);
+        let (addr, _, _) = parse_url("[::1]:9000").unwrap();
         assert_eq!(addr, "[::1]:9000".parse().unwrap());
-        assert!(parse_url("https://x:1/").is_err());
+        let (addr, _, https) = parse_url("https://127.0.0.1/").unwrap();
+        assert_eq!(addr, "127.0.0.1:443".parse().unwrap());
+        assert!(https);
+        assert!(parse_url("https:///").is_err());
         assert_eq!(encode("Default FTP Site"), "Default%20FTP%20Site");
         assert_eq!(
             with_query(

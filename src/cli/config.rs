@@ -46,37 +46,38 @@ pub fn print_default() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Loads every configured certificate file (never generates the self-signed one) and
-/// reports what would fail at start-up; returns the number of errors.
+/// Prints the certificate each site (and the admin listener) will use; the loading itself
+/// was checked by [`config::load_file`], which reports failures with file:line:col. Returns
+/// the number of errors (a file that changed since).
 fn check_certificates(cfg: &config::Config) -> usize {
     let mut errors = 0;
+    let state_dir = crate::state::state_dir(cfg);
     for site in &cfg.sites {
-        let ssl = &site.ftp.ssl;
-        let explicit = ssl.certificate_file.is_some()
-            || (ssl.certificate_store.is_some() && ssl.server_cert_hash.is_some());
-        if explicit {
-            match crate::tls::load_certificate(site, &crate::state::state_dir(cfg)) {
-                Ok(c) => println!(
-                    "site \"{}\": certificate {} (SHA-1 {})",
-                    site.name,
-                    c.certificate_file.display(),
-                    c.thumbprint
-                ),
-                Err(e) => {
-                    eprintln!("error: site \"{}\": TLS certificate: {e}", site.name);
-                    errors += 1;
-                }
+        match crate::tls::check_site_files(&site.ftp, &state_dir) {
+            Ok(Some((file, thumbprint))) => println!(
+                "site \"{}\": certificate {} (SHA-1 {thumbprint})",
+                site.name,
+                file.display()
+            ),
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("error: site \"{}\": TLS: {e}", site.name);
+                errors += 1;
             }
         }
-        let cc = &site.ftp.ssl_client_certificates;
-        if let Some(ca) = &cc.ca_file
-            && let Err(e) = crate::tls::certs::load_ca_file(ca)
-        {
-            eprintln!(
-                "error: site \"{}\": sslClientCertificates caFile: {e}",
-                site.name
-            );
-            errors += 1;
+    }
+    let admin = &cfg.administration;
+    if let Some(tls) = &admin.tls {
+        match crate::tls::certs::load_pair(&tls.certificate_file, &tls.private_key_file) {
+            Ok(c) => println!(
+                "administration: HTTPS certificate {} (SHA-1 {})",
+                c.certificate_file.display(),
+                c.thumbprint
+            ),
+            Err(e) => {
+                eprintln!("error: administration: HTTPS certificate: {e}");
+                errors += 1;
+            }
         }
     }
     errors

@@ -7,6 +7,7 @@
 //!   printed by [`output`] as tables, JSON or XML.
 
 pub mod admin_client;
+pub mod admin_tls;
 pub mod config;
 pub mod output;
 pub mod serve;

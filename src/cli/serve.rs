@@ -16,6 +16,9 @@ pub fn run(config_path: Option<PathBuf>) -> ExitCode {
     // Read before the runtime starts threads (the local offset is only safe to read then).
     crate::session::init_local_offset();
     init_tracing();
+    // Before anything opens descriptors in numbers: the admin listener and the sessions
+    // must not meet a 1,024 soft limit the hard limit would let them exceed.
+    server::fd_limit::raise_and_log();
     let embedded = config_path.is_none();
     let loaded = match &config_path {
         Some(path) => config::load_file(path),

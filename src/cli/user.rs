@@ -78,7 +78,8 @@ fn config_path(flag: Option<PathBuf>) -> Result<PathBuf, String> {
 }
 
 fn read(path: &Path) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    config::files::read_to_string(path, config::files::CONFIG_FILE_MAX)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
 /// Applies an edit, checks that the result still loads without errors, then replaces the

@@ -70,7 +70,8 @@ pub const DEFAULT_CONFIG: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
       <users>
       </users>
     </security>
-    <!-- Admin API and live sessions page (Wharf extension); keep it on loopback. -->
+    <!-- Admin API and live sessions page (Wharf extension); keep it on loopback, or add
+         certificateFile="…" privateKeyFile="…" to serve HTTPS on another address. -->
     <administration enabled="true" bindingInformation="127.0.0.1:2180" />
   </system.ftpServer>
 </configuration>

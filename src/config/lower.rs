@@ -23,8 +23,9 @@ use wharf_proto::VirtualPath;
 use super::Loaded;
 use super::diagnostics::{Diagnostic, Severity};
 use super::expand;
+use super::files;
 use super::model::{
-    AccessType, AdministrationConfig, AuthRule, AuthorizationRules, Binding,
+    AccessType, AdminTls, AdministrationConfig, AuthRule, AuthorizationRules, Binding,
     ClientCertificatePolicy, Config, ControlChannelPolicy, DataChannelPolicy, FtpServerConfig,
     GlobalConfig, IsolationMode, Permissions, ShowFlags, SiteConfig, UserAccount, VirtualDirectory,
 };
@@ -33,8 +34,8 @@ use super::xml::{self, Attr, Elem};
 
 /// See [`super::load_file`].
 pub fn load_file(path: &Path) -> Loaded {
-    match std::fs::read_to_string(path) {
-        Ok(text) => load_with_env(&text, path, &expand::env_lookup),
+    match files::read_to_string(path, files::CONFIG_FILE_MAX) {
+        Ok(text) => load_checked(&text, path, &expand::env_lookup, NamedFiles::Open),
         Err(err) => Loaded {
             config: None,
             diagnostics: vec![Diagnostic {
@@ -56,8 +57,28 @@ pub fn load_str(text: &str, origin: &Path) -> Loaded {
 /// Environment lookup used for `%VAR%` (the process environment outside tests).
 pub(crate) type Env<'e> = &'e dyn Fn(&str) -> Option<String>;
 
+/// Whether lowering opens the files the configuration names (certificates, keys, CA
+/// lists, the token file) to report what `serve` would fail on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NamedFiles {
+    /// Open and check them ([`load_file`]: `serve` and `config check`).
+    Open,
+    /// Leave them alone ([`load_str`]: edits, tests of the text alone).
+    Skip,
+}
+
 /// [`load_str`] with an explicit environment for `%VAR%` expansion.
 pub(crate) fn load_with_env(text: &str, origin: &Path, env: Env<'_>) -> Loaded {
+    load_checked(text, origin, env, NamedFiles::Skip)
+}
+
+/// Parses and lowers `text`; `named_files` says whether the files it names are checked.
+pub(crate) fn load_checked(
+    text: &str,
+    origin: &Path,
+    env: Env<'_>,
+    named_files: NamedFiles,
+) -> Loaded {
     let (_, body) = xml::split_bom(text);
     let doc = match xml::parse(body) {
         Ok(doc) => doc,
@@ -93,7 +114,7 @@ pub(crate) fn load_with_env(text: &str, origin: &Path, env: Env<'_>) -> Loaded {
             pending.push((r.node, r.section, None));
             continue;
         }
-        match std::fs::read_to_string(&shown) {
+        match files::read_to_string(&shown, files::CONFIG_FILE_MAX) {
             Ok(text) => {
                 sources.push((shown, text));
                 pending.push((r.node, r.section, Some(sources.len() - 1)));
@@ -167,6 +188,8 @@ pub(crate) fn load_with_env(text: &str, origin: &Path, env: Env<'_>) -> Loaded {
         diags,
         includes,
         env,
+        named_files,
+        origin,
     };
     let config = lowerer.lower_configuration(root, origin);
     let mut diags = lowerer.diags;
@@ -247,9 +270,39 @@ struct Sec<'a> {
 
 /// `site/ftpServer` settings being merged (IIS defaults ← siteDefaults ← site).
 #[derive(Clone)]
-struct FtpSettings {
+struct FtpSettings<'a> {
     ftp: FtpServerConfig,
     auto_start: bool,
+    /// Where the file-naming TLS attributes in force were written (for diagnostics).
+    tls_files: TlsFileAttrs<'a>,
+}
+
+/// The attributes that name TLS files, as inherited: a file that fails to load is reported
+/// at the attribute that named it.
+#[derive(Clone, Copy, Default)]
+struct TlsFileAttrs<'a> {
+    certificate_file: Option<Attr<'a>>,
+    private_key_file: Option<Attr<'a>>,
+    certificate_store: Option<Attr<'a>>,
+    server_cert_hash: Option<Attr<'a>>,
+    self_signed_certificate: Option<Attr<'a>>,
+    ca_file: Option<Attr<'a>>,
+}
+
+impl<'a> TlsFileAttrs<'a> {
+    /// The attribute whose value resolved to `path`.
+    fn naming(&self, path: &Path, ftp: &FtpServerConfig) -> Option<Attr<'a>> {
+        let ssl = &ftp.ssl;
+        [
+            (ssl.certificate_file.as_deref(), self.certificate_file),
+            (ssl.private_key_file.as_deref(), self.private_key_file),
+            (ssl.certificate_store.as_deref(), self.certificate_store),
+            (ftp.ssl_client_certificates.ca_file.as_deref(), self.ca_file),
+        ]
+        .into_iter()
+        .find(|(p, _)| *p == Some(path))
+        .and_then(|(_, a)| a)
+    }
 }
 
 /// A site as read, before cross-site checks and authorization.
@@ -281,6 +334,9 @@ struct Lowerer<'a, 'e> {
     diags: Vec<(usize, Diagnostic)>,
     includes: HashMap<NodeId, Option<Elem<'a>>>,
     env: Env<'e>,
+    named_files: NamedFiles,
+    /// The main file (the state directory is beside it).
+    origin: &'e Path,
 }
 
 const BOOLS: &str = "true, false";
@@ -695,6 +751,7 @@ impl<'a> Lowerer<'a, '_> {
         let mut global = GlobalDraft {
             config: GlobalConfig::default(),
             administration: AdministrationConfig::default(),
+            administration_attrs: AdministrationAttrs::default(),
             users: Vec::new(),
             authorization: Vec::new(),
         };
@@ -704,6 +761,7 @@ impl<'a> Lowerer<'a, '_> {
         for location in self.kids(root, "location") {
             self.lower_location(location, &mut drafts, &mut global);
         }
+        self.finish_administration(&mut global);
 
         if drafts.is_empty() {
             let at = sites_el.unwrap_or(root.el);
@@ -751,6 +809,7 @@ impl<'a> Lowerer<'a, '_> {
         let mut defaults = FtpSettings {
             ftp: FtpServerConfig::default(),
             auto_start: true,
+            tls_files: TlsFileAttrs::default(),
         };
         let mut default_site_auto_start = true;
         if let Some(site_defaults) = self.kid(sites, "siteDefaults") {
@@ -780,7 +839,7 @@ impl<'a> Lowerer<'a, '_> {
     fn lower_site(
         &mut self,
         site: Sec<'a>,
-        defaults: &FtpSettings,
+        defaults: &FtpSettings<'a>,
         default_auto_start: bool,
     ) -> SiteDraft<'a> {
         let name = match Self::raw(site, "name") {
@@ -975,6 +1034,10 @@ impl<'a> Lowerer<'a, '_> {
                 ),
             );
         }
+        let pair_complete = ssl.certificate_file.is_some() == ssl.private_key_file.is_some();
+        if self.named_files == NamedFiles::Open && pair_complete {
+            self.check_tls_files(&site.el, shown, &settings);
+        }
         if settings.ftp.ssl_client_certificates.policy != ClientCertificatePolicy::CertIgnore
             && settings.ftp.ssl_client_certificates.ca_file.is_none()
         {
@@ -998,6 +1061,33 @@ impl<'a> Lowerer<'a, '_> {
             vdirs,
             ftp: settings.ftp,
             locations: Vec::new(),
+        }
+    }
+
+    /// Loads the TLS files of a site as start-up will, reporting a failure at the attribute
+    /// that names the file (inherited from `siteDefaults` or the site's own).
+    fn check_tls_files(&mut self, site: &Elem<'a>, shown: &str, settings: &FtpSettings<'a>) {
+        let state_dir = crate::state::state_dir_for(Some(self.origin));
+        let Err(e) = crate::tls::check_site_files(&settings.ftp, &state_dir) else {
+            return;
+        };
+        let attrs = &settings.tls_files;
+        let at = e
+            .path()
+            .and_then(|p| attrs.naming(p, &settings.ftp))
+            .or(match &e {
+                crate::tls::TlsError::NotInStore(..) => attrs.server_cert_hash,
+                _ => None,
+            })
+            .or(attrs.certificate_store.filter(|_| {
+                settings.ftp.ssl.certificate_file.is_none()
+                    && settings.ftp.ssl.certificate_store.is_some()
+            }))
+            .or(attrs.self_signed_certificate);
+        let message = format!("site {shown:?}: TLS: {e}");
+        match at {
+            Some(a) => self.error(&a, message),
+            None => self.error(site, message),
         }
     }
 
@@ -1049,12 +1139,72 @@ impl<'a> Lowerer<'a, '_> {
                 }
             }
         }
+        self.check_shared_ports(drafts);
+    }
+
+    /// Start-up opens one listening socket per `IP:port` of the started sites, where a `*`
+    /// binding takes in every binding of its port: those bindings must all be implicit TLS,
+    /// or none (the first byte on the socket is either a TLS handshake or nothing).
+    fn check_shared_ports(&mut self, drafts: &[SiteDraft<'a>]) {
+        let started = || drafts.iter().filter(|d| d.auto_start);
+        let wildcard_ports: Vec<u16> = started()
+            .flat_map(|d| d.bindings.iter())
+            .filter(|(b, _)| b.ip.is_none() && b.port != 0)
+            .map(|(b, _)| b.port)
+            .collect();
+        let socket = |b: &Binding| {
+            if wildcard_ports.contains(&b.port) {
+                (None, b.port)
+            } else {
+                (b.ip, b.port)
+            }
+        };
+        let mut first: HashMap<(Option<IpAddr>, u16), (&Binding, &Attr<'a>, String)> =
+            HashMap::new();
+        let mut errors = Vec::new();
+        for draft in started() {
+            let site = draft
+                .name
+                .as_ref()
+                .map(|(n, _)| n.clone())
+                .unwrap_or_default();
+            for (binding, a) in &draft.bindings {
+                match first.get(&socket(binding)) {
+                    None => {
+                        first.insert(socket(binding), (binding, a, site.clone()));
+                    }
+                    Some((other, other_attr, owner))
+                        if other.implicit_tls != binding.implicit_tls =>
+                    {
+                        let (this_kind, other_kind) = if binding.implicit_tls {
+                            ("implicit TLS", "explicit")
+                        } else {
+                            ("explicit", "implicit TLS")
+                        };
+                        errors.push((
+                            *a,
+                            format!(
+                                "binding {:?} of site {site:?} is {this_kind} but shares port {} \
+                                 with the {other_kind} binding {:?} of site {owner:?} (line {}); \
+                                 one port cannot be both: implicit TLS is port 990 or \
+                                 implicitTls=\"true\"",
+                                a.value, binding.port, other_attr.value, other_attr.line
+                            ),
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        for (a, message) in errors {
+            self.error(&a, message);
+        }
     }
 
     // -----------------------------------------------------------------------------------
     // site/ftpServer
 
-    fn apply_ftp_server(&mut self, s: Sec<'a>, cfg: &mut FtpSettings) {
+    fn apply_ftp_server(&mut self, s: Sec<'a>, cfg: &mut FtpSettings<'a>) {
         if let Some(v) = self.bool(s, "allowUTF8") {
             cfg.ftp.allow_utf8 = v;
         }
@@ -1062,6 +1212,7 @@ impl<'a> Lowerer<'a, '_> {
             cfg.auto_start = v;
         }
         let ftp = &mut cfg.ftp;
+        let tls_files = &mut cfg.tls_files;
 
         if let Some(c) = self.kid(s, "connections") {
             let conn = &mut ftp.connections;
@@ -1105,17 +1256,25 @@ impl<'a> Lowerer<'a, '_> {
                 if let Some(v) = self.bool(ssl, "ssl128") {
                     ftp.ssl.ssl128 = v;
                 }
+                let attrs = &mut *tls_files;
                 if let Some(a) = Self::raw(ssl, "certificateFile") {
                     ftp.ssl.certificate_file = self.path(&a);
+                    attrs.certificate_file = Some(a);
                 }
                 if let Some(a) = Self::raw(ssl, "privateKeyFile") {
                     ftp.ssl.private_key_file = self.path(&a);
+                    attrs.private_key_file = Some(a);
                 }
                 if let Some(a) = Self::raw(ssl, "certificateStore") {
                     ftp.ssl.certificate_store = self.path(&a);
+                    attrs.certificate_store = Some(a);
+                }
+                if let Some(a) = Self::raw(ssl, "serverCertHash") {
+                    attrs.server_cert_hash = Some(a);
                 }
                 if let Some(v) = self.bool(ssl, "selfSignedCertificate") {
                     ftp.ssl.self_signed_certificate = v;
+                    attrs.self_signed_certificate = Self::raw(ssl, "selfSignedCertificate");
                 }
                 if let Some(v) = self.bool(ssl, "requireDataChannelResumption") {
                     ftp.ssl.require_data_channel_resumption = v;
@@ -1143,6 +1302,7 @@ impl<'a> Lowerer<'a, '_> {
                 }
                 if let Some(a) = Self::raw(cc, "caFile") {
                     cfg.ca_file = self.path(&a);
+                    tls_files.ca_file = Some(a);
                 }
             }
             if let Some(auth) = self.kid(sec, "authentication") {
@@ -1343,7 +1503,7 @@ impl<'a> Lowerer<'a, '_> {
             self.kid(sec, "authentication");
         }
         if let Some(admin) = self.kid(s, "administration") {
-            self.lower_administration(admin, &mut global.administration);
+            self.lower_administration(admin, global);
         }
     }
 
@@ -1406,11 +1566,15 @@ impl<'a> Lowerer<'a, '_> {
         }
     }
 
-    fn lower_administration(&mut self, s: Sec<'a>, admin: &mut AdministrationConfig) {
+    fn lower_administration(&mut self, s: Sec<'a>, global: &mut GlobalDraft<'a>) {
+        let admin = &mut global.administration;
+        let attrs = &mut global.administration_attrs;
+        attrs.element = Some(s.el);
         if let Some(v) = self.bool(s, "enabled") {
             admin.enabled = v;
         }
         if let Some(a) = Self::raw(s, "bindingInformation") {
+            attrs.binding = Some(a);
             match a.value.trim().parse::<SocketAddr>() {
                 Ok(addr) => admin.binding = addr,
                 Err(_) => self.invalid(&a, "IP:port, e.g. 127.0.0.1:2180 or [::1]:2180"),
@@ -1419,10 +1583,108 @@ impl<'a> Lowerer<'a, '_> {
         if let Some(a) = Self::raw(s, "tokenFile")
             && let Some(path) = self.path(&a)
         {
+            attrs.token_file = Some(a);
             admin.token_file = Some(path);
         }
         if let Some(v) = self.uint(s, "endedSessionsRetention", 0..=1_000_000) {
             admin.ended_sessions_retention = usize::try_from(v).unwrap_or(usize::MAX);
+        }
+        if let Some(v) = self.seconds(s, "headerReadTimeout", 1..=3600) {
+            admin.header_read_timeout = v;
+        }
+        if let Some(v) = self.uint(s, "maxConnections", 1..=1_000_000) {
+            admin.max_connections = u32::try_from(v).unwrap_or(u32::MAX);
+        }
+        if let Some(v) = self.uint(s, "maxEventSubscribers", 0..=1_000_000) {
+            admin.max_event_subscribers = u32::try_from(v).unwrap_or(u32::MAX);
+        }
+        if let Some(a) = Self::raw(s, "certificateFile") {
+            attrs.certificate_file = Some(a);
+            attrs.certificate_path = self.path(&a);
+        }
+        if let Some(a) = Self::raw(s, "privateKeyFile") {
+            attrs.private_key_file = Some(a);
+            attrs.private_key_path = self.path(&a);
+        }
+        if let Some(v) = self.bool(s, "allowUnencryptedRemote") {
+            admin.allow_unencrypted_remote = v;
+        }
+    }
+
+    /// What needs the whole `administration` section (it may be set more than once, at top
+    /// level and in `<location path="">`): the certificate pair, HTTPS off loopback, and the
+    /// files it names.
+    fn finish_administration(&mut self, global: &mut GlobalDraft<'a>) {
+        let attrs = global.administration_attrs.clone();
+        let Some(element) = attrs.element else {
+            return;
+        };
+        let admin = &mut global.administration;
+        match (
+            attrs.certificate_path.clone(),
+            attrs.private_key_path.clone(),
+        ) {
+            (Some(certificate_file), Some(private_key_file)) => {
+                admin.tls = Some(AdminTls {
+                    certificate_file,
+                    private_key_file,
+                });
+            }
+            (None, None) => {}
+            _ if attrs.certificate_file.is_some() != attrs.private_key_file.is_some() => {
+                self.error(
+                    &element,
+                    "<administration> certificateFile and privateKeyFile go together; set both",
+                );
+            }
+            // One of them was invalid (already reported).
+            _ => {}
+        }
+        let admin = global.administration.clone();
+        if !admin.enabled {
+            return;
+        }
+        if admin.tls.is_none()
+            && !admin.binding.ip().to_canonical().is_loopback()
+            && !admin.allow_unencrypted_remote
+        {
+            let message = format!(
+                "the admin API would listen on {} (not loopback) in plain HTTP: the bearer \
+                 token and session data would cross the network in clear text; set \
+                 certificateFile and privateKeyFile on <administration> to serve HTTPS, bind \
+                 it to 127.0.0.1, or set allowUnencryptedRemote=\"true\" (behind a TLS proxy)",
+                admin.binding
+            );
+            match attrs.binding {
+                Some(a) => self.error(&a, message),
+                None => self.error(&element, message),
+            }
+        }
+        if self.named_files != NamedFiles::Open {
+            return;
+        }
+        if let Some(tls) = &admin.tls
+            && let Err(e) =
+                crate::tls::https_server_config(&tls.certificate_file, &tls.private_key_file)
+        {
+            let at = if e.path() == Some(tls.private_key_file.as_path()) {
+                attrs.private_key_file
+            } else {
+                attrs.certificate_file
+            };
+            let message = format!("administration: HTTPS certificate: {e}");
+            match at {
+                Some(a) => self.error(&a, message),
+                None => self.error(&element, message),
+            }
+        }
+        if let (Some(path), Some(a)) = (&admin.token_file, attrs.token_file)
+            && let Err(e) = crate::admin::auth::read_token_file(path)
+        {
+            self.error(
+                &a,
+                format!("administration tokenFile {}: {e}", path.display()),
+            );
         }
     }
 
@@ -1658,8 +1920,22 @@ impl<'a> Lowerer<'a, '_> {
 struct GlobalDraft<'a> {
     config: GlobalConfig,
     administration: AdministrationConfig,
+    administration_attrs: AdministrationAttrs<'a>,
     users: Vec<UserAccount>,
     authorization: Vec<AuthOp<'a>>,
+}
+
+/// Where the `administration` values in force were written, and the certificate paths
+/// until both are known.
+#[derive(Clone, Default)]
+struct AdministrationAttrs<'a> {
+    element: Option<Elem<'a>>,
+    binding: Option<Attr<'a>>,
+    token_file: Option<Attr<'a>>,
+    certificate_file: Option<Attr<'a>>,
+    private_key_file: Option<Attr<'a>>,
+    certificate_path: Option<PathBuf>,
+    private_key_path: Option<PathBuf>,
 }
 
 // ---------------------------------------------------------------------------------------

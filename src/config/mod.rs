@@ -15,6 +15,7 @@ pub mod defaults;
 pub mod diagnostics;
 pub mod edit;
 pub mod expand;
+pub mod files;
 pub mod lower;
 pub mod model;
 pub mod schema;

@@ -65,6 +65,29 @@ pub struct AdministrationConfig {
     pub token_file: Option<PathBuf>,
     /// `endedSessionsRetention` (default 1000).
     pub ended_sessions_retention: usize,
+    /// `headerReadTimeout` (seconds, default 10): how long a connection may take to send a
+    /// request's headers (and its TLS handshake), and how long it may stay idle between
+    /// requests; then it is closed.
+    pub header_read_timeout: Duration,
+    /// `maxConnections` (default 256): admin connections open at once; more are closed at
+    /// once.
+    pub max_connections: u32,
+    /// `maxEventSubscribers` (default 64): `GET /api/v1/events` streams open at once; more
+    /// are answered 503.
+    pub max_event_subscribers: u32,
+    /// `certificateFile` + `privateKeyFile`: serve HTTPS with this certificate.
+    pub tls: Option<AdminTls>,
+    /// `allowUnencryptedRemote` (default false): allow plain HTTP on a non-loopback binding.
+    pub allow_unencrypted_remote: bool,
+}
+
+/// The admin listener's certificate (`administration@certificateFile`, `@privateKeyFile`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminTls {
+    /// PEM certificate chain, leaf first.
+    pub certificate_file: PathBuf,
+    /// PEM private key of the certificate.
+    pub private_key_file: PathBuf,
 }
 
 /// One effective site: `siteDefaults` already merged in.
@@ -379,13 +402,19 @@ impl Default for CredentialsCacheConfig {
 }
 
 impl Default for AdministrationConfig {
-    /// Enabled on `127.0.0.1:2180`, token file chosen by the server, 1000 ended sessions.
+    /// Enabled on `127.0.0.1:2180`, token file chosen by the server, 1000 ended sessions,
+    /// 10 s to send headers, 256 connections, 64 event streams, plain HTTP (loopback only).
     fn default() -> Self {
         AdministrationConfig {
             enabled: true,
             binding: SocketAddr::from((Ipv4Addr::LOCALHOST, 2180)),
             token_file: None,
             ended_sessions_retention: crate::limits::DEFAULT_ENDED_SESSIONS_RETENTION,
+            header_read_timeout: crate::limits::DEFAULT_ADMIN_HEADER_READ_TIMEOUT,
+            max_connections: crate::limits::DEFAULT_ADMIN_MAX_CONNECTIONS,
+            max_event_subscribers: crate::limits::DEFAULT_ADMIN_MAX_EVENT_SUBSCRIBERS,
+            tls: None,
+            allow_unencrypted_remote: false,
         }
     }
 }

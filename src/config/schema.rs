@@ -585,6 +585,14 @@ pub static ADMINISTRATION: Schema = Schema {
         attr("bindingInformation"),
         attr("tokenFile"),
         attr("endedSessionsRetention"),
+        // Bounds on what clients of the admin listener can hold (Wharf extensions too).
+        attr("headerReadTimeout"),
+        attr("maxConnections"),
+        attr("maxEventSubscribers"),
+        // HTTPS: PEM files, as on <ssl>; plain HTTP off loopback only when allowed.
+        attr("certificateFile"),
+        attr("privateKeyFile"),
+        attr("allowUnencryptedRemote"),
     ],
     children: &[],
 };

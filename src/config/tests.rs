@@ -169,6 +169,11 @@ fn embedded_default_loads_without_any_diagnostic() {
             binding: "127.0.0.1:2180".parse().unwrap(),
             token_file: None,
             ended_sessions_retention: 1000,
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 256,
+            max_event_subscribers: 64,
+            tls: None,
+            allow_unencrypted_remote: false,
         }
     );
     assert_eq!(config.global, GlobalConfig::default());
@@ -965,7 +970,9 @@ fn credentials_cache_host_name_support_and_administration() {
         r#"<system.ftpServer>
     <caching><credentialsCache enabled="false" flushInterval="604800" /></caching>
     <serverRuntime><hostNameSupport useDomainNameAsHostName="true" /></serverRuntime>
-    <administration enabled="false" bindingInformation="[::1]:9000" tokenFile="run/admin.token" endedSessionsRetention="0" />
+    <administration enabled="false" bindingInformation="[::1]:9000" tokenFile="run/admin.token" endedSessionsRetention="0"
+                    headerReadTimeout="30" maxConnections="10" maxEventSubscribers="0"
+                    certificateFile="admin.crt" privateKeyFile="/keys/admin.key" allowUnencryptedRemote="true" />
   </system.ftpServer>"#,
     )));
     assert_eq!(
@@ -983,6 +990,14 @@ fn credentials_cache_host_name_support_and_administration() {
             binding: SocketAddr::from((Ipv6Addr::LOCALHOST, 9000)),
             token_file: Some("/etc/wharf/run/admin.token".into()),
             ended_sessions_retention: 0,
+            header_read_timeout: Duration::from_secs(30),
+            max_connections: 10,
+            max_event_subscribers: 0,
+            tls: Some(AdminTls {
+                certificate_file: "/etc/wharf/admin.crt".into(),
+                private_key_file: "/keys/admin.key".into(),
+            }),
+            allow_unencrypted_remote: true,
         }
     );
 }
@@ -1892,5 +1907,265 @@ fn missing_file_is_an_error() {
             .starts_with("cannot read the configuration file: "),
         "{}",
         loaded.diagnostics[0]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// what start-up would refuse: reported by the loader, positioned
+
+/// Sites `a` and `b`, one binding each.
+fn two_sites(a: &str, b: &str) -> String {
+    format!(
+        r#"<configuration>
+  <system.applicationHost>
+    <sites>
+      <site name="a" id="1">
+        <application path="/"><virtualDirectory path="/" physicalPath="/srv/a" /></application>
+        <bindings>{a}</bindings>
+      </site>
+      <site name="b" id="2">
+        <application path="/"><virtualDirectory path="/" physicalPath="/srv/b" /></application>
+        <bindings>{b}</bindings>
+      </site>
+      <siteDefaults><ftpServer><security>
+        <ssl controlChannelPolicy="SslAllow" dataChannelPolicy="SslAllow" selfSignedCertificate="true" />
+      </security></ftpServer></siteDefaults>
+    </sites>
+  </system.applicationHost>
+</configuration>"#
+    )
+}
+
+#[test]
+fn implicit_and_explicit_tls_on_one_socket_is_an_error_at_the_binding() {
+    // `*:2121:` takes in `127.0.0.1:2121:` (one socket), and one of them is implicit.
+    let loaded = load(&two_sites(
+        r#"<binding protocol="ftp" bindingInformation="*:2121:" />"#,
+        r#"<binding protocol="ftp" bindingInformation="127.0.0.1:2121:ftp.b" implicitTls="true" />"#,
+    ));
+    assert!(loaded.config.is_none());
+    assert_eq!(
+        diags(&loaded),
+        vec![(
+            Severity::Error,
+            10,
+            43,
+            "binding \"127.0.0.1:2121:ftp.b\" of site \"b\" is implicit TLS but shares port \
+             2121 with the explicit binding \"*:2121:\" of site \"a\" (line 6); one port \
+             cannot be both: implicit TLS is port 990 or implicitTls=\"true\""
+                .to_string()
+        )]
+    );
+    // Different sockets (two addresses, no wildcard) may differ; so may a stopped site.
+    let loaded = load(&two_sites(
+        r#"<binding protocol="ftp" bindingInformation="127.0.0.1:2121:" />"#,
+        r#"<binding protocol="ftp" bindingInformation="127.0.0.2:2121:" implicitTls="true" />"#,
+    ));
+    assert!(loaded.diagnostics.is_empty(), "{:#?}", loaded.diagnostics);
+    let stopped = two_sites(
+        r#"<binding protocol="ftp" bindingInformation="*:2121:" />"#,
+        r#"<binding protocol="ftp" bindingInformation="*:2121:ftp.b" implicitTls="true" />"#,
+    )
+    .replace(r#"id="2">"#, r#"id="2" serverAutoStart="false">"#);
+    let loaded = load(&stopped);
+    assert!(loaded.diagnostics.is_empty(), "{:#?}", loaded.diagnostics);
+}
+
+fn with_admin(attributes: &str) -> Loaded {
+    load(&one_site(
+        SSL_ALLOW,
+        &format!("<system.ftpServer>\n    <administration {attributes} />\n  </system.ftpServer>"),
+    ))
+}
+
+#[test]
+fn plain_http_admin_off_loopback_is_an_error_unless_allowed() {
+    let loaded = with_admin(r#"bindingInformation="0.0.0.0:2180""#);
+    assert!(loaded.config.is_none());
+    let d = diags(&loaded);
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_eq!((d[0].0, d[0].1, d[0].2), (Severity::Error, 16, 21));
+    assert!(
+        d[0].3
+            .starts_with("the admin API would listen on 0.0.0.0:2180 (not loopback) in plain HTTP")
+            && d[0].3.contains("allowUnencryptedRemote"),
+        "{}",
+        d[0].3
+    );
+    // Allowed explicitly, served over HTTPS, on loopback (v4, v6, mapped) or disabled: fine.
+    for ok in [
+        r#"bindingInformation="0.0.0.0:2180" allowUnencryptedRemote="true""#,
+        r#"bindingInformation="[::]:2180" certificateFile="a.crt" privateKeyFile="a.key""#,
+        r#"bindingInformation="127.0.0.5:2180""#,
+        r#"bindingInformation="[::1]:2180""#,
+        r#"bindingInformation="[::ffff:127.0.0.1]:2180""#,
+        r#"bindingInformation="192.0.2.1:2180" enabled="false""#,
+    ] {
+        let loaded = with_admin(ok);
+        assert!(
+            loaded.diagnostics.is_empty(),
+            "{ok}: {:#?}",
+            loaded.diagnostics
+        );
+    }
+    let config = loaded_ok(with_admin(
+        r#"bindingInformation="[::]:2180" certificateFile="a.crt" privateKeyFile="a.key""#,
+    ));
+    assert_eq!(
+        config.administration.tls,
+        Some(AdminTls {
+            certificate_file: "/etc/wharf/a.crt".into(),
+            private_key_file: "/etc/wharf/a.key".into(),
+        })
+    );
+}
+
+#[test]
+fn admin_limits_are_checked() {
+    let loaded = with_admin(r#"certificateFile="a.crt" headerReadTimeout="0" maxConnections="0""#);
+    let d: Vec<String> = diags(&loaded).into_iter().map(|d| d.3).collect();
+    assert_eq!(
+        d,
+        vec![
+            "<administration> certificateFile and privateKeyFile go together; set both",
+            "invalid value \"0\" for headerReadTimeout; accepted: an integer from 1 to 3600",
+            "invalid value \"0\" for maxConnections; accepted: an integer from 1 to 1000000",
+        ]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// files the configuration names (load_file opens them; see config::files)
+
+/// Writes `text` as `applicationHost.config` in `dir` and loads it from the file, on a thread
+/// that must finish within seconds (a FIFO must not hang the loader).
+fn load_file_within_seconds(dir: &Path, text: &str) -> Loaded {
+    let path = dir.join("applicationHost.config");
+    std::fs::write(&path, text).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(super::load_file(&path));
+    });
+    rx.recv_timeout(Duration::from_secs(20))
+        .expect("loading the configuration hung")
+}
+
+fn mkfifo(path: &Path) {
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        path,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+}
+
+#[test]
+fn named_files_must_be_regular_and_small() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    mkfifo(&fifo);
+    let big = dir.path().join("big.config");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(super::files::CONFIG_FILE_MAX + 1)
+        .unwrap();
+    for (source, why) in [
+        (
+            "/dev/zero".to_string(),
+            "not a regular file (a character device)",
+        ),
+        (fifo.display().to_string(), "not a regular file (a FIFO)"),
+        (big.display().to_string(), "larger than the 16 MiB limit"),
+    ] {
+        let text = one_site(
+            SSL_ALLOW,
+            &format!(
+                "<system.ftpServer>\n    <firewallSupport configSource=\"{source}\" />\n  </system.ftpServer>"
+            ),
+        );
+        let loaded = load_file_within_seconds(dir.path(), &text);
+        assert_eq!(
+            diags(&loaded),
+            vec![(
+                Severity::Error,
+                16,
+                22,
+                format!("cannot read configSource file \"{source}\": {why}")
+            )]
+        );
+    }
+    // The same for the main file itself.
+    let loaded = super::load_file(Path::new("/dev/zero"));
+    assert_eq!(
+        loaded.diagnostics[0].message,
+        "cannot read the configuration file: not a regular file (a character device)"
+    );
+}
+
+#[test]
+fn certificate_files_are_loaded_and_reported_at_their_attribute() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo.pem");
+    mkfifo(&fifo);
+    let ck = rcgen::generate_simple_self_signed(vec!["a.example".to_string()]).unwrap();
+    let other = rcgen::generate_simple_self_signed(vec!["b.example".to_string()]).unwrap();
+    std::fs::write(dir.path().join("a.crt"), ck.cert.pem()).unwrap();
+    std::fs::write(dir.path().join("a.key"), ck.signing_key.serialize_pem()).unwrap();
+    std::fs::write(dir.path().join("b.key"), other.signing_key.serialize_pem()).unwrap();
+    let site_ssl = |cert: &str, key: &str| {
+        format!(
+            r#"<ftpServer><security><ssl controlChannelPolicy="SslAllow" dataChannelPolicy="SslAllow" certificateFile="{cert}" privateKeyFile="{key}" /></security></ftpServer>"#
+        )
+    };
+    let fifo_shown = fifo.display().to_string();
+    let cases = [
+        (
+            site_ssl("/dev/zero", "a.key"),
+            (11, 96),
+            "cannot read /dev/zero: not a regular file (a character device)".to_string(),
+        ),
+        (
+            site_ssl("a.crt", &fifo_shown),
+            (11, 120),
+            format!("cannot read {fifo_shown}: not a regular file (a FIFO)"),
+        ),
+        (
+            site_ssl("a.crt", "b.key"),
+            (11, 120),
+            format!("{}: ", dir.path().join("b.key").display()),
+        ),
+    ];
+    for (ftp_server, (line, column), why) in cases {
+        let loaded = load_file_within_seconds(dir.path(), &one_site(&ftp_server, ""));
+        let d = diags(&loaded);
+        assert_eq!(d.len(), 1, "{d:#?}");
+        assert_eq!(
+            (d[0].0, d[0].1, d[0].2),
+            (Severity::Error, line, column),
+            "{d:#?}"
+        );
+        assert!(
+            d[0].3.starts_with(&format!("site \"s\": TLS: {why}")),
+            "{}",
+            d[0].3
+        );
+    }
+    // Good files load; the admin listener's certificate is checked the same way.
+    let good = load_file_within_seconds(dir.path(), &one_site(&site_ssl("a.crt", "a.key"), ""));
+    assert!(good.diagnostics.is_empty(), "{:#?}", good.diagnostics);
+    let admin = one_site(
+        SSL_ALLOW,
+        r#"<system.ftpServer><administration certificateFile="a.crt" privateKeyFile="/dev/zero" /></system.ftpServer>"#,
+    );
+    let loaded = load_file_within_seconds(dir.path(), &admin);
+    let d = diags(&loaded);
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_eq!((d[0].1, d[0].2), (15, 61), "{d:#?}");
+    assert_eq!(
+        d[0].3,
+        "administration: HTTPS certificate: cannot read /dev/zero: not a regular file (a \
+         character device)"
     );
 }

@@ -9,6 +9,7 @@ use tokio_util::task::TaskTracker;
 use wharf_proto::Reply;
 
 use super::Shared;
+use super::accept::AcceptBackoff;
 use super::vhost::Endpoint;
 use crate::registry::SessionHandle;
 use crate::session;
@@ -30,20 +31,25 @@ pub struct ListenerContext {
     pub implicit_tls: bool,
 }
 
-/// Accepts until the drain token fires.
+/// Accepts until the drain token fires; survives running out of descriptors (see
+/// [`AcceptBackoff`]).
 pub async fn run(listener: TcpListener, ctx: ListenerContext) {
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let mut backoff = AcceptBackoff::new("FTP", addr);
     loop {
         let accepted = tokio::select! {
             _ = ctx.drain.cancelled() => return,
             accepted = listener.accept() => accepted,
         };
         match accepted {
-            Ok((stream, _)) => accept(stream, &ctx).await,
-            Err(e) => {
-                // EMFILE and friends: back off briefly instead of spinning.
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            Ok((stream, _)) => {
+                backoff.accepted();
+                accept(stream, &ctx).await
             }
+            Err(e) => backoff.failed(&e, &ctx.drain).await,
         }
     }
 }

@@ -3,10 +3,14 @@
 //! - [`site`]: `SiteRuntime`, what a site needs at run time (its config and virtual tree).
 //! - [`vhost`]: endpoints and the choice of site by local address and virtual host name.
 //! - [`listener`]: the accept loop of one endpoint.
+//! - [`accept`]: what accept loops do when `accept` fails (descriptors exhausted, …).
+//! - [`fd_limit`]: the open-file limit raised to its hard limit at start-up.
 //! - [`passive`]: the passive data-port allocator.
 //! - [`metrics`]: per-site command, reply and login counters.
 //! - [`supervisor`]: start-up, signals and graceful shutdown.
 
+pub mod accept;
+pub mod fd_limit;
 pub mod listener;
 pub mod metrics;
 pub mod passive;

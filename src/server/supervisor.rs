@@ -174,22 +174,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
                 .iter()
                 .any(|c| c.port == key.1 && c.implicit_tls)
         });
-        if implicit_tls
-            && let Some(plain) = bindings.iter().find(|b| {
-                b.site
-                    .config
-                    .bindings
-                    .iter()
-                    .any(|c| c.port == key.1 && !c.implicit_tls)
-            })
-        {
-            anyhow::bail!(
-                "port {}: site \"{}\" has an explicit-TLS binding where another binding is \
-                 implicit TLS (port 990 or implicitTls=\"true\"); one port cannot be both",
-                key.1,
-                plain.site.name
-            );
-        }
+        // Mixed implicit and explicit bindings on one socket are a configuration error
+        // (config::lower, check_shared_ports): `any` is `all` here.
         endpoints.push(BoundEndpoint {
             implicit_tls,
             addr,

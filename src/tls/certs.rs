@@ -9,6 +9,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sha1::{Digest, Sha1};
 
 use super::TlsError;
+use crate::config::files::{self, PEM_FILE_MAX};
 
 /// A certificate chain (leaf first) with its private key, and where it came from.
 #[derive(Debug)]
@@ -21,6 +22,8 @@ pub struct LoadedCertificate {
     pub thumbprint: String,
     /// The certificate file (for messages).
     pub certificate_file: PathBuf,
+    /// The file the key came from (for messages).
+    pub key_file: PathBuf,
 }
 
 /// The SHA-1 thumbprint of a DER certificate: 40 upper-case hex digits, no separators
@@ -42,8 +45,14 @@ pub fn normalize_thumbprint(text: &str) -> Option<String> {
         .then(|| cleaned.to_ascii_uppercase())
 }
 
+/// Reads a PEM file: a regular file of at most [`PEM_FILE_MAX`] bytes (a FIFO or a device
+/// named by mistake is an error at once, not a hang).
+fn read_pem(path: &Path) -> Result<Vec<u8>, TlsError> {
+    files::read(path, PEM_FILE_MAX).map_err(|e| TlsError::Read(path.to_path_buf(), e))
+}
+
 fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let bytes = std::fs::read(path).map_err(|e| TlsError::Read(path.to_path_buf(), e))?;
+    let bytes = read_pem(path)?;
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<_, _>>()
         .map_err(|e| TlsError::Pem(path.to_path_buf(), e.to_string()))?;
@@ -57,7 +66,7 @@ fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
 }
 
 fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
-    let bytes = std::fs::read(path).map_err(|e| TlsError::Read(path.to_path_buf(), e))?;
+    let bytes = read_pem(path)?;
     PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| {
         TlsError::Pem(
             path.to_path_buf(),
@@ -67,14 +76,15 @@ fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
 }
 
 /// Loads `certificateFile` + `privateKeyFile`.
-pub fn load_pair(certificate: &Path, key: &Path) -> Result<LoadedCertificate, TlsError> {
+pub fn load_pair(certificate: &Path, key_file: &Path) -> Result<LoadedCertificate, TlsError> {
     let chain = read_chain(certificate)?;
-    let key = read_key(key)?;
+    let key = read_key(key_file)?;
     Ok(LoadedCertificate {
         thumbprint: thumbprint(&chain[0]),
         chain,
         key,
         certificate_file: certificate.to_path_buf(),
+        key_file: key_file.to_path_buf(),
     })
 }
 
@@ -104,14 +114,14 @@ pub fn find_in_store(dir: &Path, hash: &str) -> Result<LoadedCertificate, TlsErr
         if thumbprint(&chain[0]) != wanted {
             continue;
         }
-        let key = match read_key(&file) {
-            Ok(key) => key,
+        let (key, key_file) = match read_key(&file) {
+            Ok(key) => (key, file.clone()),
             Err(_) => {
                 let sibling = file.with_extension("key");
                 if !sibling.is_file() {
                     return Err(TlsError::MissingKey(file, sibling));
                 }
-                read_key(&sibling)?
+                (read_key(&sibling)?, sibling)
             }
         };
         return Ok(LoadedCertificate {
@@ -119,6 +129,7 @@ pub fn find_in_store(dir: &Path, hash: &str) -> Result<LoadedCertificate, TlsErr
             chain,
             key,
             certificate_file: file,
+            key_file,
         });
     }
     Err(TlsError::NotInStore(dir.to_path_buf(), wanted))
@@ -142,11 +153,11 @@ pub fn self_signed(state_dir: &Path, names: &[String]) -> Result<LoadedCertifica
             .create(state_dir)
             .map_err(|e| TlsError::Write(state_dir.to_path_buf(), e))?;
     }
+    if let Some(existing) = existing_self_signed(state_dir)? {
+        return Ok(existing);
+    }
     let cert_path = state_dir.join(SELF_SIGNED_CERT);
     let key_path = state_dir.join(SELF_SIGNED_KEY);
-    if cert_path.is_file() && key_path.is_file() {
-        return load_pair(&cert_path, &key_path);
-    }
     let mut sans = vec![
         "localhost".to_string(),
         "127.0.0.1".to_string(),
@@ -174,6 +185,26 @@ pub fn self_signed(state_dir: &Path, names: &[String]) -> Result<LoadedCertifica
     write(&cert_path, &generated.cert.pem(), 0o644)?;
     tracing::info!(certificate = %cert_path.display(), "generated a self-signed TLS certificate");
     load_pair(&cert_path, &key_path)
+}
+
+/// The self-signed certificate already in `state_dir`; `None` when a file is missing (then
+/// both are generated). Something else than a regular file at either path is an error:
+/// writing over a FIFO would block.
+pub fn existing_self_signed(state_dir: &Path) -> Result<Option<LoadedCertificate>, TlsError> {
+    let cert_path = state_dir.join(SELF_SIGNED_CERT);
+    let key_path = state_dir.join(SELF_SIGNED_KEY);
+    let mut present = true;
+    for path in [&cert_path, &key_path] {
+        match files::open_regular(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => present = false,
+            Err(e) => return Err(TlsError::Read(path.clone(), e)),
+        }
+    }
+    if !present {
+        return Ok(None);
+    }
+    load_pair(&cert_path, &key_path).map(Some)
 }
 
 /// Loads the CA certificates of `sslClientCertificates@caFile`.

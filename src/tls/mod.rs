@@ -25,7 +25,9 @@ use rustls::{CommonState, HandshakeKind, ProtocolVersion, RootCertStore, ServerC
 
 pub use certs::{LoadedCertificate, normalize_thumbprint, thumbprint};
 
-use crate::config::model::{ClientCertificatePolicy, SiteConfig, SslClientCertificates};
+use crate::config::model::{
+    ClientCertificatePolicy, FtpServerConfig, SiteConfig, SslClientCertificates,
+};
 
 /// IIS: a binding on this port is implicit FTPS.
 pub const IMPLICIT_FTPS_PORT: u16 = 990;
@@ -63,6 +65,21 @@ pub enum TlsError {
     /// rustls refused the certificate, key or CA list.
     #[error("{0}: {1}")]
     Rustls(PathBuf, String),
+}
+
+impl TlsError {
+    /// The file the error is about, when there is one.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            TlsError::Read(p, _)
+            | TlsError::Write(p, _)
+            | TlsError::Pem(p, _)
+            | TlsError::NotInStore(p, _)
+            | TlsError::MissingKey(p, _)
+            | TlsError::Rustls(p, _) => Some(p),
+            TlsError::BadThumbprint(_) | TlsError::Generate(_) => None,
+        }
+    }
 }
 
 /// What a session records about a negotiated TLS connection.
@@ -265,17 +282,8 @@ fn build_config(
     ticketer: &Arc<dyn rustls::server::ProducesTickets>,
 ) -> Result<(Arc<ChannelConfigs>, String), TlsError> {
     let loaded = load_certificate(site, state_dir)?;
-    let provider = provider();
-    let builder = ServerConfig::builder_with_provider(provider.clone())
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| TlsError::Rustls(loaded.certificate_file.clone(), e.to_string()))?;
-    let builder = match client_verifier(&site.ftp.ssl_client_certificates, &provider)? {
-        Some(verifier) => builder.with_client_cert_verifier(verifier),
-        None => builder.with_no_client_auth(),
-    };
-    let mut config = builder
-        .with_single_cert(loaded.chain, loaded.key)
-        .map_err(|e| TlsError::Rustls(loaded.certificate_file.clone(), e.to_string()))?;
+    let thumbprint = loaded.thumbprint.clone();
+    let mut config = server_config(loaded, &site.ftp.ssl_client_certificates)?;
     config.session_storage = cache.clone();
     config.ticketer = ticketer.clone();
     let mut data = config.clone();
@@ -284,7 +292,71 @@ fn build_config(
         control: Arc::new(config),
         data: Arc::new(data),
     };
-    Ok((Arc::new(configs), loaded.thumbprint))
+    Ok((Arc::new(configs), thumbprint))
+}
+
+/// The rustls configuration of a loaded certificate: what start-up builds, and what
+/// [`check_site_files`] builds to find the same errors (a key that does not match, a bad CA
+/// list).
+fn server_config(
+    loaded: LoadedCertificate,
+    client_certificates: &SslClientCertificates,
+) -> Result<ServerConfig, TlsError> {
+    let provider = provider();
+    let builder = ServerConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| TlsError::Rustls(loaded.certificate_file.clone(), e.to_string()))?;
+    let builder = match client_verifier(client_certificates, &provider)? {
+        Some(verifier) => builder.with_client_cert_verifier(verifier),
+        None => builder.with_no_client_auth(),
+    };
+    builder
+        .with_single_cert(loaded.chain, loaded.key)
+        .map_err(|e| TlsError::Rustls(loaded.key_file.clone(), e.to_string()))
+}
+
+/// Loads the TLS files a site names and builds its configuration as start-up would, without
+/// generating anything: the self-signed certificate is only checked when its files exist
+/// (start-up generates missing ones). A `caFile` is loaded whenever it is set. Returns the
+/// certificate file and its thumbprint when the site has a certificate to check.
+pub fn check_site_files(
+    ftp: &FtpServerConfig,
+    state_dir: &Path,
+) -> Result<Option<(PathBuf, String)>, TlsError> {
+    let ssl = &ftp.ssl;
+    let cc = &ftp.ssl_client_certificates;
+    let loaded = if let (Some(cert), Some(key)) = (&ssl.certificate_file, &ssl.private_key_file) {
+        Some(certs::load_pair(cert, key)?)
+    } else if let (Some(store), Some(hash)) = (&ssl.certificate_store, &ssl.server_cert_hash) {
+        Some(certs::find_in_store(store, hash)?)
+    } else if ssl.self_signed_certificate {
+        certs::existing_self_signed(state_dir)?
+    } else {
+        None
+    };
+    let Some(loaded) = loaded else {
+        if let Some(ca) = &cc.ca_file {
+            certs::load_ca_file(ca)?;
+        }
+        return Ok(None);
+    };
+    let checked = (loaded.certificate_file.clone(), loaded.thumbprint.clone());
+    if cc.policy == ClientCertificatePolicy::CertIgnore
+        && let Some(ca) = &cc.ca_file
+    {
+        certs::load_ca_file(ca)?;
+    }
+    server_config(loaded, cc)?;
+    Ok(Some(checked))
+}
+
+/// The HTTPS configuration of the admin listener (`administration@certificateFile` and
+/// `privateKeyFile`): TLS 1.2 and 1.3, HTTP/1.1 by ALPN, no client certificates.
+pub fn https_server_config(certificate: &Path, key: &Path) -> Result<ServerConfig, TlsError> {
+    let loaded = certs::load_pair(certificate, key)?;
+    let mut config = server_config(loaded, &SslClientCertificates::default())?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use tempfile::TempDir;
 use crate::common::client::Client;
 use crate::common::process::{ServerProcess, wharf};
 use crate::http;
-use crate::support::{TestServer, config_xml};
+use crate::support::{TestServer, config_xml_admin};
 
 #[tokio::test]
 async fn token_file_is_private_and_survives_restarts() {
@@ -100,10 +100,10 @@ struct Served {
     _dir: TempDir,
 }
 
-fn serve_until_admin_line(admin_binding: &str) -> Served {
+fn serve_until_admin_line(admin_attributes: &str) -> Served {
     let (dir, root) = crate::common::temp_root("wharf-admin-");
     let config = root.join("applicationHost.config");
-    std::fs::write(&config, config_xml(&root, admin_binding)).unwrap();
+    std::fs::write(&config, config_xml_admin(&root, admin_attributes)).unwrap();
     let mut cmd = wharf();
     cmd.args(["serve", "--config"])
         .arg(&config)
@@ -124,7 +124,7 @@ fn serve_until_admin_line(admin_binding: &str) -> Served {
 
 #[tokio::test]
 async fn serve_prints_the_admin_page_and_token_file() {
-    let served = serve_until_admin_line("127.0.0.1:0");
+    let served = serve_until_admin_line(r#"bindingInformation="127.0.0.1:0""#);
     let (server, root) = (&served.server, &served.root);
     let lines = &server.startup;
     let line = lines.last().unwrap().clone();
@@ -147,9 +147,12 @@ async fn serve_prints_the_admin_page_and_token_file() {
     assert_eq!(r.json()["sites"][0]["name"], "Default FTP Site");
 }
 
+/// Plain HTTP off loopback is a configuration error (see tests/clients/cli.rs) unless
+/// `allowUnencryptedRemote`; then it is warned about.
 #[tokio::test]
-async fn a_non_loopback_admin_binding_warns() {
-    let served = serve_until_admin_line("0.0.0.0:0");
+async fn an_allowed_plain_non_loopback_admin_binding_warns() {
+    let served =
+        serve_until_admin_line(r#"bindingInformation="0.0.0.0:0" allowUnencryptedRemote="true""#);
     let server = &served.server;
     assert!(
         server

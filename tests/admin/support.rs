@@ -16,6 +16,11 @@ use crate::common::config::{ConfigXml, SiteXml};
 
 /// The standard configuration: one anonymous site on port 0, the admin API on port 0.
 pub fn config_xml(root: &Path, admin_binding: &str) -> String {
+    config_xml_admin(root, &format!(r#"bindingInformation="{admin_binding}""#))
+}
+
+/// [`config_xml`] with `attributes` on `<administration>` (a `bindingInformation` among them).
+pub fn config_xml_admin(root: &Path, attributes: &str) -> String {
     let site = SiteXml::new("Default FTP Site")
         .root(&format!("{}/site", root.display()))
         .basic(false)
@@ -23,7 +28,7 @@ pub fn config_xml(root: &Path, admin_binding: &str) -> String {
     ConfigXml::new(vec![site])
         .rules(r#"<add accessType="Allow" users="*" permissions="Read, Write" />"#)
         .global(&format!(
-            r#"<administration enabled="true" bindingInformation="{admin_binding}" />"#
+            r#"<administration enabled="true" {attributes} />"#
         ))
         .xml()
 }
@@ -45,6 +50,14 @@ impl TestServer {
     pub async fn start(setup: impl FnOnce(&Path)) -> TestServer {
         let (dir, root) = crate::common::temp_root("wharf-admin-");
         setup(&root.join("site"));
+        TestServer::start_in(dir, root).await
+    }
+
+    /// Starts the standard configuration with `attributes` on `<administration>`.
+    pub async fn start_admin(attributes: &str) -> TestServer {
+        let (dir, root) = crate::common::temp_root("wharf-admin-");
+        let config = config_xml_admin(&root, attributes);
+        std::fs::write(root.join("applicationHost.config"), config).unwrap();
         TestServer::start_in(dir, root).await
     }
 

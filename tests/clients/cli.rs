@@ -526,3 +526,170 @@ fn readme_example_configuration_works() {
     ftp.cmd("QUIT");
     drop(server);
 }
+
+/// A site on `127.0.0.1:0` in `dir` with `ssl` attributes, and `global` in
+/// `system.ftpServer`.
+fn config_with(dir: &Path, bindings: &str, ssl: &str, global: &str) -> String {
+    let root = dir.join("site");
+    std::fs::create_dir_all(&root).unwrap();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<configuration>
+  <system.applicationHost>
+    <sites>
+      <site name="One" id="1">
+        <application path="/">
+          <virtualDirectory path="/" physicalPath="{}" />
+        </application>
+        <bindings>
+{bindings}
+        </bindings>
+        <ftpServer>
+          <security>
+            <ssl controlChannelPolicy="SslAllow" dataChannelPolicy="SslAllow" {ssl} />
+          </security>
+        </ftpServer>
+      </site>
+    </sites>
+  </system.applicationHost>
+  <system.ftpServer>
+    {global}
+  </system.ftpServer>
+</configuration>
+"#,
+        root.display()
+    )
+}
+
+const ONE_BINDING: &str =
+    r#"          <binding protocol="ftp" bindingInformation="127.0.0.1:0:" />"#;
+
+/// `config check` and `serve` on `text`: both exit 1 and print the same positioned error.
+#[track_caller]
+fn check_and_serve_refuse(dir: &Path, text: &str) -> Diag {
+    let file = dir.join("applicationHost.config");
+    std::fs::write(&file, text).unwrap();
+    let ran = check(&file);
+    ran.assert_code(1);
+    let errors: Vec<Diag> = diagnostics(&ran.stderr, &file)
+        .into_iter()
+        .filter(|d| d.level == "error")
+        .collect();
+    assert_eq!(
+        errors.len(),
+        1,
+        "exactly one positioned error expected: {ran}"
+    );
+    let mut cmd = wharf();
+    cmd.arg("serve").arg("--config").arg(&file).current_dir(dir);
+    let served = run(&mut cmd, QUICK);
+    served.assert_code(1);
+    assert!(!served.stdout.contains("listening on"), "{served}");
+    let serve_errors: Vec<Diag> = diagnostics(&served.stderr, &file)
+        .into_iter()
+        .filter(|d| d.level == "error")
+        .collect();
+    assert_eq!(serve_errors, errors, "serve and check disagree: {served}");
+    errors.into_iter().next().unwrap()
+}
+
+#[test]
+fn check_reports_what_serve_refuses_with_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    // Explicit and implicit TLS on one port: check used to pass and serve to fail without
+    // a position.
+    let port = free_port();
+    let bindings = format!(
+        r#"          <binding protocol="ftp" bindingInformation="*:{port}:" />
+          <binding protocol="ftp" bindingInformation="127.0.0.1:{port}:ftp.one" implicitTls="true" />"#
+    );
+    let text = config_with(dir.path(), &bindings, r#"selfSignedCertificate="true""#, "");
+    let e = check_and_serve_refuse(dir.path(), &text);
+    assert_eq!((e.line, e.col), (11, 35), "{e:?}");
+    assert!(
+        e.message.contains("is implicit TLS but shares port") && e.message.contains("explicit"),
+        "{e:?}"
+    );
+    // Plain HTTP for the admin API off loopback: refused at the binding.
+    let text = config_with(
+        dir.path(),
+        ONE_BINDING,
+        "",
+        r#"<administration bindingInformation="0.0.0.0:0" />"#,
+    );
+    let e = check_and_serve_refuse(dir.path(), &text);
+    assert_eq!((e.line, e.col), (21, 21), "{e:?}");
+    assert!(e.message.contains("not loopback"), "{e:?}");
+}
+
+#[test]
+fn named_files_that_are_not_small_regular_files_are_errors_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let made = run(Command::new("mkfifo").arg(&fifo), QUICK);
+    made.assert_success();
+    let big = dir.path().join("big.config");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(16 * 1024 * 1024 + 1)
+        .unwrap();
+    let fifo = fifo.display().to_string();
+    let big = big.display().to_string();
+    // Before: /dev/zero grew the checker to 1 GiB and a FIFO blocked it forever. `check`
+    // runs under QUICK's kill-timeout, so a hang fails the test instead of stalling it.
+    let cases = [
+        (
+            "/dev/zero",
+            "not a regular file (a character device)",
+            "configSource",
+        ),
+        (fifo.as_str(), "not a regular file (a FIFO)", "configSource"),
+        (big.as_str(), "larger than the 16 MiB limit", "configSource"),
+        (
+            "/dev/zero",
+            "not a regular file (a character device)",
+            "certificateFile",
+        ),
+        (
+            fifo.as_str(),
+            "not a regular file (a FIFO)",
+            "certificateFile",
+        ),
+    ];
+    for (path, why, attribute) in cases {
+        let (ssl, global) = if attribute == "configSource" {
+            (
+                String::new(),
+                format!(r#"<firewallSupport configSource="{path}" />"#),
+            )
+        } else {
+            (
+                format!(r#"certificateFile="{path}" privateKeyFile="{path}""#),
+                String::new(),
+            )
+        };
+        let text = config_with(dir.path(), ONE_BINDING, &ssl, &global);
+        let file = dir.path().join("applicationHost.config");
+        std::fs::write(&file, text).unwrap();
+        let ran = check(&file);
+        ran.assert_code(1);
+        let errors: Vec<Diag> = diagnostics(&ran.stderr, &file)
+            .into_iter()
+            .filter(|d| d.level == "error")
+            .collect();
+        assert_eq!(errors.len(), 1, "{attribute}={path}: {ran}");
+        assert!(
+            errors[0].message.contains(path) && errors[0].message.contains(why),
+            "{attribute}={path}: {ran}"
+        );
+    }
+    // The configuration file itself.
+    let ran = check(Path::new("/dev/zero"));
+    ran.assert_code(1);
+    assert!(
+        ran.stderr.contains(
+            "/dev/zero:1:1: error: cannot read the configuration file: not a regular file"
+        ),
+        "{ran}"
+    );
+}

@@ -394,6 +394,12 @@ impl ServerProcess {
             .addr
     }
 
+    /// The process id (of `wharf` itself when started through an exec wrapper such as
+    /// `prlimit`).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("server already stopped").id()
+    }
+
     /// On drop, SIGKILL at once instead of SIGTERM and a wait for the graceful exit.
     pub fn kill_on_drop(mut self) -> ServerProcess {
         self.kill_on_drop = true;
